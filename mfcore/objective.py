@@ -1,0 +1,96 @@
+"""The model r̂_ui = p_uᵀq_i, the objective F_λ (slides' eq. 1) and the RMSE (MATH §1).
+
+``F_λ(P, Q) = (1/|Ω|) Σ_{(u,i)∈Ω} (r_ui − p_uᵀq_i)² + λ (Σ_u ‖p_u‖² + Σ_i ‖q_i‖²)``
+
+It is a mean squared error plus a penalty (the slides' "regularised RMSE" has no
+square root, Appendix A E1).  ``reg_mode="weighted"`` evaluates instead the
+objective G_λ that the slides' SGD minimises, with the frequency-weighted
+penalty (λ/|Ω|)(Σ_u |I_u| ‖p_u‖² + Σ_i |U_i| ‖q_i‖²) (MATH §6.3–6.4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._validate import check_data, check_factors, check_lam, check_reg_mode
+from .data import Ratings
+
+__all__ = ["predict", "residuals", "rmse", "mse", "penalty", "objective", "stack", "unstack"]
+
+# Fast-math flags that let LLVM vectorise reductions but keep NaN/inf semantics,
+# so divergence (non-finite values) is still seen by the solvers.
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def residuals_kernel(P, Q, users, items, ratings, out):
+    """e_ui = r_ui − p_uᵀq_i for every observed (u, i), written into ``out``."""
+    K = P.shape[1]
+    for k in range(ratings.shape[0]):
+        u = users[k]
+        i = items[k]
+        s = 0.0
+        for f in range(K):
+            s += P[u, f] * Q[i, f]
+        out[k] = ratings[k] - s
+    return out
+
+
+def predict(P, Q, users, items) -> np.ndarray:
+    """r̂_ui = p_uᵀq_i for the given index pairs (MATH §1)."""
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
+    out = np.empty(users.shape[0])
+    return -residuals_kernel(P, Q, users, items, np.zeros(users.shape[0]), out)
+
+
+def residuals(P, Q, data: Ratings) -> np.ndarray:
+    """e_ui = r_ui − p_uᵀq_i on Ω, in the order of ``data`` (MATH §0)."""
+    data = check_data(data)
+    P, Q = check_factors(P, Q, data)
+    return residuals_kernel(P, Q, data.users, data.items, data.ratings, np.empty(len(data)))
+
+
+def mse(P, Q, data: Ratings) -> float:
+    """MSE_Ω = (1/|Ω|) Σ e_ui² (no penalty)."""
+    e = residuals(P, Q, data)
+    return float(e @ e) / len(e)
+
+
+def rmse(P, Q, data: Ratings) -> float:
+    """RMSE_S = sqrt((1/|S|) Σ_{(u,i)∈S} (r_ui − p_uᵀq_i)²): never contains a penalty (MATH §1)."""
+    return float(np.sqrt(mse(P, Q, data)))
+
+
+def penalty(P, Q, data: Ratings, reg_mode: str = "mean") -> float:
+    """Σ‖p_u‖² + Σ‖q_i‖² ("mean", eq. 1) or (1/|Ω|)(Σ|I_u|‖p_u‖² + Σ|U_i|‖q_i‖²) ("weighted")."""
+    reg_mode = check_reg_mode(reg_mode)
+    P = np.asarray(P, dtype=float)
+    Q = np.asarray(Q, dtype=float)
+    if reg_mode == "mean":
+        return float(np.sum(P * P) + np.sum(Q * Q))
+    row_p = np.einsum("uk,uk->u", P, P)
+    row_q = np.einsum("ik,ik->i", Q, Q)
+    return float(data.user_counts @ row_p + data.item_counts @ row_q) / len(data)
+
+
+def objective(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> float:
+    """F_λ(P, Q) = MSE_Ω + λ‖Θ‖_F² (slides' eq. 1), or G_λ with ``reg_mode="weighted"`` (MATH §6.3)."""
+    data = check_data(data)
+    lam = check_lam(lam)
+    P, Q = check_factors(P, Q, data)
+    return mse(P, Q, data) + lam * penalty(P, Q, data, reg_mode)
+
+
+def stack(P, Q) -> np.ndarray:
+    """Θ = [P; Q] ∈ R^{(n+m)×K}: row u is p_uᵀ, row n+i is q_iᵀ (slides' GD Step 1)."""
+    return np.vstack([np.asarray(P, dtype=float), np.asarray(Q, dtype=float)])
+
+
+def unstack(Theta, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    """(P, Q) from Θ = [P; Q], given n (views, not copies)."""
+    Theta = np.asarray(Theta)
+    return Theta[:n_users], Theta[n_users:]
