@@ -10,18 +10,32 @@ error of the slides' eq. (1).  Where each idea lives:
 ``split.py``                  anchored :func:`train_test_split` and :func:`kfold` (§9.2)
 ``objective.py``              :func:`predict`, :func:`objective` (eq. 1), :func:`rmse`
 ``gradient.py``               :func:`gradient` (sparse), :func:`gradient_dense` (eq. 2), checks
+``init.py``                   :func:`init_factors`, the shared initial point (§8.1)
+``als.py``                    Algorithm 1: :func:`als_item_step`, :func:`als_user_step`
+``gd.py``                     full GD (eq. 3): :func:`gd_step`, :func:`armijo_step`
+``als_gd.py``                 Algorithms 3/4: :func:`block_gd_step`, :func:`als_gd_iteration`
+``sgd.py``                    Algorithm 5: :func:`sgd_update`, :func:`sgd_epoch`
+``bgd.py``                    mini-batch GD: :func:`bgd_epoch`
+``estimator.py``              :class:`MF`, the estimator every solver runs through (§7)
 ============================  ==========================================================
 """
 
 __version__ = "0.1.0"
 
+from .als import als_item_step, als_iteration, als_user_step
+from .als_gd import als_gd_iteration, block_gd_step
+from .bgd import bgd_epoch
 from .data import Compressed, Ratings, Truth
 from .datasets import load_data, read_ratings_csv
 from .errors import (ChecksumError, DataUnavailableError, DivergenceError, ObjectiveIncreaseWarning,
                      RatingsError)
+from .estimator import MF
+from .gd import armijo_step, gd_step, lipschitz_bound
 from .gradient import build_M, check_gradient, gradient, gradient_dense, penalty_weights
 from .movielens import load_movielens
 from .objective import mse, objective, penalty, predict, residuals, rmse, stack, unstack
+from .init import init_factors
+from .sgd import sgd_epoch, sgd_update
 from .split import anchors, kfold, train_test_split
 from .synthetic import synthetic_ratings
 
@@ -30,5 +44,7 @@ __all__ = [
     "ChecksumError", "DataUnavailableError", "DivergenceError", "ObjectiveIncreaseWarning", "RatingsError",
     "gradient", "gradient_dense", "build_M", "check_gradient", "penalty_weights",
     "load_movielens", "predict", "residuals", "rmse", "mse", "penalty", "objective", "stack", "unstack",
-    "anchors", "kfold", "train_test_split", "synthetic_ratings",
+    "anchors", "kfold", "train_test_split", "synthetic_ratings", "init_factors",
+    "MF", "als_item_step", "als_user_step", "als_iteration", "gd_step", "armijo_step", "lipschitz_bound",
+    "block_gd_step", "als_gd_iteration", "sgd_update", "sgd_epoch", "bgd_epoch",
 ]

@@ -1,0 +1,127 @@
+"""The MF estimator: one interface for every solver, termination (MATH §7), init (§8), errors."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mfcore
+from mfcore import MF
+
+SOLVERS = ["als", "gd", "als-gd", "sgd", "bgd"]
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = mfcore.synthetic_ratings(n_users=150, n_items=120, n_ratings=5000, rank=3, seed=3)
+    return mfcore.train_test_split(data, 0.2, seed=0)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_fits_and_reports(solver, split):
+    train, valid = split
+    model = MF(K=3, lam=1e-4, solver=solver, max_iter=15, seed=1).fit(train, valid)
+    assert model is not None and model.P_.shape == (150, 3) and model.Q_.shape == (120, 3)
+    h = model.history_
+    assert isinstance(h, pd.DataFrame) and h.index[0] == 0 and len(h) == model.n_iter_ + 1
+    for col in ("objective", "train_rmse", "valid_rmse", "step", "seconds"):
+        assert col in h.columns, f"history_ lacks the column {col!r}"
+    assert h["seconds"].is_monotonic_increasing
+    assert h["objective"].iloc[-1] < h["objective"].iloc[0], f"{solver} did not lower eq. (1)"
+    assert model.stop_reason_ in ("tol", "max_iter")
+    assert model.rmse(valid) == pytest.approx(h["valid_rmse"].iloc[-1])
+    pred = model.predict(valid.users, valid.items)
+    assert pred.shape == (len(valid),) and np.all(np.isfinite(pred))
+
+
+def test_same_seed_same_start_for_every_solver(split):
+    train, _ = split
+    starts = [MF(K=4, solver=s, max_iter=1, seed=7).fit(train).history_["objective"].iloc[0] for s in SOLVERS]
+    assert len(set(starts)) == 1, "every solver must start from the same P⁽⁰⁾, Q⁽⁰⁾ for a seed (MATH §8.1)"
+
+
+def test_weighted_mode_records_both_objectives(split):
+    train, _ = split
+    h = MF(K=3, solver="sgd", reg_mode="weighted", lam=0.05, max_iter=3).fit(train).history_
+    assert {"objective", "target"} <= set(h.columns)
+    assert not np.allclose(h["objective"], h["target"])
+
+
+def test_T1_budget_and_tolerance(split):
+    train, _ = split
+    m = MF(K=3, solver="als", tol=0, max_iter=7).fit(train)
+    assert m.n_iter_ == 7 and m.stop_reason_ == "max_iter"
+    m = MF(K=3, solver="als", tol=1e-4, max_iter=500).fit(train)
+    assert m.stop_reason_ == "tol" and m.n_iter_ < 500
+    F = m.history_["objective"].to_numpy()
+    assert abs(F[-2] - F[-1]) <= 1e-4 * F[-2]
+    assert abs(F[-3] - F[-2]) > 1e-4 * F[-3], "ALS stopped one iteration too late"
+
+
+def test_T2_early_stopping_restores_the_best(split):
+    train, valid = split
+    m = MF(K=8, lam=1e-6, solver="als", tol=0, max_iter=200, patience=3).fit(train, valid)
+    h = m.history_
+    assert m.stop_reason_ == "early_stopping", "with λ ≈ 0 and K=8 the validation RMSE should rise (overfitting)"
+    best = int(h["valid_rmse"].idxmin())
+    assert m.n_iter_ - best <= 3
+    assert m.rmse(valid) == pytest.approx(h["valid_rmse"].min(), rel=1e-12)
+
+
+def test_T3_initialisation_is_reproducible_and_has_sigma0():
+    data = mfcore.synthetic_ratings(n_users=900, n_items=800, n_ratings=40_000, seed=1)
+    P1, Q1, _ = mfcore.init.init_factors(data, 20, seed=5, sigma0=0.3)
+    P2, Q2, _ = mfcore.init.init_factors(data, 20, seed=5, sigma0=0.3)
+    np.testing.assert_array_equal(P1, P2)
+    assert abs(np.concatenate([P1.ravel(), Q1.ravel()]).std() / 0.3 - 1) < 0.05
+
+
+def test_cold_start(split):
+    data = mfcore.Ratings([0, 0, 1, 1], [0, 1, 0, 1], [4.0, 3.0, 5.0, 2.0], n_users=3, n_items=3)
+    m = MF(K=2, solver="als", max_iter=5).fit(data)
+    assert m.predict(np.array([2, 0]), np.array([0, 2])).tolist() == [0.0, 0.0]
+    assert m.predict(np.array([2, 0]), np.array([0, 2]), cold_start="global_mean").tolist() == [3.5, 3.5]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(K=0), "K"), (dict(K=2.5), "K"), (dict(lam=-1), "lam"), (dict(solver="adam"), "unknown solver"),
+    (dict(reg_mode="sum"), "reg_mode"), (dict(solver="gd", lr=0.0), "lr"), (dict(solver="sgd", lr=-0.1), "lr"),
+    (dict(solver="bgd", batch_size=0), "batch_size"), (dict(solver="als-gd", inner_steps=0), "inner_steps"),
+    (dict(max_iter=0), "max_iter"), (dict(solver="sgd", lr="auto"), "step-size rule"),
+    (dict(order="random"), "order"), (dict(tol=-1), "tol"),
+])
+def test_bad_arguments_fail_before_any_work(kwargs, match, split):
+    train, _ = split
+    with pytest.raises(ValueError, match=match):
+        MF(**kwargs).fit(train)
+
+
+def test_bad_data_types(split):
+    train, valid = split
+    with pytest.raises(TypeError, match="Ratings"):
+        MF().fit(train.to_frame())
+    other = mfcore.synthetic_ratings(n_users=20, n_items=30, n_ratings=200, seed=0)
+    with pytest.raises(ValueError, match="same Ratings"):
+        MF().fit(train, other)
+    with pytest.raises(ValueError, match="validation data"):
+        MF(patience=2).fit(train)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        MF().predict([0], [0])
+
+
+@pytest.mark.parametrize("solver, lr", [("sgd", 5.0), ("bgd", 1e4), ("als-gd", 1e5)])
+def test_divergence_is_reported(solver, lr, split):
+    train, _ = split
+    with pytest.raises(mfcore.DivergenceError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", mfcore.ObjectiveIncreaseWarning)
+        MF(K=3, solver=solver, lr=lr, max_iter=50, sigma0=1.0).fit(train)
+    msg = str(info.value)
+    assert solver in msg and "iteration" in msg and "lr" in msg
+
+
+def test_O4_every_solver_stays_at_zero(split):
+    train, _ = split
+    for s in SOLVERS:
+        m = MF(K=2, solver=s, sigma0=0.0, max_iter=3, tol=0).fit(train)
+        assert not m.P_.any() and not m.Q_.any(), f"{s} moved away from the stationary point P=Q=0"
