@@ -10,6 +10,11 @@ export MFCORE_DATA ?= $(abspath ../shared/data)
 # nbgrader/jupyter must not read a personal ~/.jupyter config during tests.
 export JUPYTER_CONFIG_DIR ?= $(abspath $(VENV)/jupyter-config)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Progress bars off in notebook kernels started by the tests (nbval, nbgrader).
+export MFCORE_QUIET ?= 1
+# The lecture notebooks are checked against their stored outputs (nbval); never point nbval at
+# the repository root (it would run the homework notebooks too).
+NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
 
 .PHONY: venv demo test test-slow bench clean help
 
@@ -31,10 +36,17 @@ demo: $(STAMP)
 	$(BIN)/mfcore data --data synthetic
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests lectures $(NBVAL)
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench_solvers.py --markdown
+
+# Homework (nbgrader) targets: release, autograde, ... live in homework.mk.
+-include homework.mk
