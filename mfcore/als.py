@@ -25,7 +25,7 @@ from .data import Compressed, Ratings
 from .gradient import penalty_weights
 from .objective import FASTMATH
 
-__all__ = ["als_item_step", "als_user_step", "als_iteration", "ridge_solve_rows"]
+__all__ = ["als_item_step", "als_user_step", "als_iteration", "ridge_solve_rows", "gather_rows", "gram", "rhs"]
 
 EPS = np.finfo(np.float64).eps
 
@@ -80,6 +80,45 @@ def _lstsq_solve(F_U, y, ridge):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def gather_rows(F, index, start, end, XT):
+    """XT[:, :cnt] ← F_Uᵀ, the rows F[index[start:end]] as columns (one latent coordinate per row of XT)."""
+    for j in range(end - start):
+        f = F[index[start + j]]
+        for a in range(F.shape[1]):
+            XT[a, j] = f[a]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def gram(XT, cnt, A):
+    """A ← F_Uᵀ F_U = Σ_u f_u f_uᵀ from the gathered XT (full, symmetric).
+
+    Plain loops in a fixed summation order (no BLAS): the same bits in every process and
+    thread setting, so parallel and serial cross-validation agree exactly.
+    """
+    K = XT.shape[0]
+    for a in range(K):
+        xa = XT[a, :cnt]
+        for c in range(a, K):
+            xc = XT[c, :cnt]
+            s = 0.0
+            for j in range(cnt):
+                s += xa[j] * xc[j]
+            A[a, c] = s
+            A[c, a] = s
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def rhs(XT, cnt, r_U, b):
+    """b ← F_Uᵀ r_U = Σ_u r_u f_u from the gathered XT."""
+    for a in range(XT.shape[0]):
+        xa = XT[a, :cnt]
+        s = 0.0
+        for j in range(cnt):
+            s += r_U[j] * xa[j]
+        b[a] = s
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def ridge_solve_rows(F, indptr, index, values, ridge, out):
     """Row r of ``out`` ← (F_Uᵀ F_U + ridge_r I)⁻¹ F_Uᵀ r_U, i.e. (Σ f fᵀ + ridge I)⁻¹ Σ r f (Algorithm 1 lines 7/11, MATH §4.2).
 
@@ -94,26 +133,24 @@ def ridge_solve_rows(F, indptr, index, values, ridge, out):
     longest = 0
     for r in range(n_rows):
         longest = max(longest, indptr[r + 1] - indptr[r])
-    X = np.empty((longest, K))                 # F_U, the gathered fixed rows
-    A = np.empty((K, K))                       # Σ f fᵀ, then its Cholesky factor
+    XT = np.empty((K, longest))                # F_Uᵀ: the gathered fixed rows, one latent coordinate per row
+    A = np.empty((K, K))                       # Σ f fᵀ (upper triangle), then its Cholesky factor
     b = np.empty(K)                            # Σ r f, then the solution
     n_lstsq = 0
     for r in range(n_rows):
         start = indptr[r]
         end = indptr[r + 1]
-        if start == end:                       # unseen row: A = ridge·I, b = 0, so the row is 0
+        cnt = end - start
+        if cnt == 0:                           # unseen row: A = ridge·I, b = 0, so the row is 0
             out[r, :] = 0.0
             continue
-        F_U = X[:end - start]
-        for j in range(start, end):
-            F_U[j - start] = F[index[j]]
-        r_U = values[start:end]
-        np.dot(F_U.T, F_U, A)                  # Σ_{u∈U_i} p_u p_uᵀ
-        np.dot(r_U, F_U, b)                    # Σ_{u∈U_i} r_ui p_u
+        gather_rows(F, index, start, end, XT)
+        gram(XT, cnt, A)                       # Σ_{u∈U_i} p_u p_uᵀ
+        rhs(XT, cnt, values[start:end], b)     # Σ_{u∈U_i} r_ui p_u
         if ridge[r] > 0.0 and _cholesky_solve(A, ridge[r], b):
             out[r, :] = b
         else:
-            out[r, :] = _lstsq_solve(F_U, r_U, ridge[r])
+            out[r, :] = _lstsq_solve(XT[:, :cnt].T.copy(), values[start:end], ridge[r])
             n_lstsq += 1
     return n_lstsq
 

@@ -27,6 +27,7 @@ from numba import njit
 from ._validate import check_data, check_factors, check_lam
 from .als import _check_finite
 from .data import Compressed, Ratings
+from .als import gather_rows, gram
 from .gradient import penalty_weights
 from .objective import FASTMATH
 
@@ -44,7 +45,7 @@ def block_curvature(F, indptr, index, exact, out):
     longest = 0
     for r in range(n_rows):
         longest = max(longest, indptr[r + 1] - indptr[r])
-    X = np.empty((longest, K))
+    XT = np.empty((K, longest))
     A = np.empty((K, K))
     for r in range(n_rows):
         start = indptr[r]
@@ -52,14 +53,9 @@ def block_curvature(F, indptr, index, exact, out):
         if start == end:
             out[r] = 0.0
         elif exact:
-            F_U = X[:end - start]
-            for j in range(start, end):
-                F_U[j - start] = F[index[j]]
-            if end - start >= K:
-                np.dot(F_U.T, F_U, A)
-                out[r] = np.linalg.eigvalsh(A)[-1]
-            else:                              # same non-zero spectrum, smaller matrix: F_U F_Uᵀ
-                out[r] = np.linalg.eigvalsh(np.dot(F_U, F_U.T))[-1]
+            gather_rows(F, index, start, end, XT)
+            gram(XT, end - start, A)
+            out[r] = np.linalg.eigvalsh(A)[-1]
         else:
             s = 0.0
             for j in range(start, end):

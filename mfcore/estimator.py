@@ -23,9 +23,8 @@ import pandas as pd
 from ._validate import check_data, check_K, check_lam, check_reg_mode
 from .data import Ratings
 from .errors import DivergenceError, ObjectiveIncreaseWarning
-from .gradient import penalty_weights
 from .init import init_factors
-from .objective import predict, residuals
+from .objective import mse, penalty, predict
 from .progress import progress
 
 __all__ = ["MF", "SOLVERS"]
@@ -186,20 +185,17 @@ class MF:
         lam, reg_mode = cfg["lam"], cfg["reg_mode"]
         P, Q, rng = init_factors(train, cfg["K"], self.seed, self.sigma0)
         step = _make_step(self.solver, train, cfg, rng, self.order)
-        weights = penalty_weights(train, reg_mode) if reg_mode == "weighted" else None
+        weighted = reg_mode == "weighted"
 
         rows: list[dict] = []
         start = time.perf_counter()
 
         def record(it, P, Q, alpha):
-            e = residuals(P, Q, train)
-            mse = float(e @ e) / len(e)
-            pen = float(np.sum(P * P) + np.sum(Q * Q))
-            row = {"iteration": it, "objective": mse + lam * pen}
-            if weights is not None:
-                row["target"] = mse + lam * float(weights[0] @ np.einsum("uk,uk->u", P, P)
-                                                  + weights[1] @ np.einsum("ik,ik->i", Q, Q))
-            row["train_rmse"] = np.sqrt(mse)
+            mse_ = mse(P, Q, train)
+            row = {"iteration": it, "objective": mse_ + lam * penalty(P, Q, train, "mean")}
+            if weighted:
+                row["target"] = mse_ + lam * penalty(P, Q, train, "weighted")
+            row["train_rmse"] = np.sqrt(mse_)
             row["valid_rmse"] = _rmse(P, Q, valid) if valid is not None else np.nan
             row["step"] = alpha
             row["seconds"] = time.perf_counter() - start
@@ -207,7 +203,7 @@ class MF:
             return row
 
         first = record(0, P, Q, np.nan)
-        track = "target" if weights is not None else "objective"
+        track = "target" if weighted else "objective"
         F_start = first[track]
         best = (first["valid_rmse"], 0, P, Q)
         stop_reason, warned = "max_iter", False
@@ -297,8 +293,7 @@ class MF:
 
 
 def _rmse(P, Q, data) -> float:
-    e = residuals(P, Q, data)
-    return float(np.sqrt(e @ e / len(e)))
+    return float(np.sqrt(mse(P, Q, data)))
 
 
 def _fmt(alpha) -> str:

@@ -16,7 +16,7 @@ from ._validate import check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
 from .errors import DivergenceError
 from .gradient import gradient, penalty_weights
-from .objective import objective, residuals
+from .objective import objective, residuals, sum_squares
 
 __all__ = ["gd_step", "armijo_step", "lipschitz_bound"]
 
@@ -83,7 +83,7 @@ def lipschitz_bound(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", exa
         p2 = np.einsum("uk,uk->u", P, P)
         user_part = float(np.bincount(data.users, weights=q2[data.items], minlength=data.n_users).max())
         item_part = float(np.bincount(data.items, weights=p2[data.users], minlength=data.n_items).max())
-        e_norm = float(np.sqrt(e @ e))
+        e_norm = float(np.sqrt(sum_squares(e)))
     return 2.0 / len(data) * (user_part + item_part + e_norm) + 2.0 * lam * max(w_user.max(), w_item.max())
 
 

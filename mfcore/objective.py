@@ -16,7 +16,7 @@ from numba import njit
 from ._validate import check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
 
-__all__ = ["predict", "residuals", "rmse", "mse", "penalty", "objective", "stack", "unstack"]
+__all__ = ["predict", "residuals", "sum_squares", "rmse", "mse", "penalty", "objective", "stack", "unstack"]
 
 # Fast-math flags that let LLVM vectorise reductions but keep NaN/inf semantics,
 # so divergence (non-finite values) is still seen by the solvers.
@@ -54,10 +54,15 @@ def residuals(P, Q, data: Ratings) -> np.ndarray:
     return residuals_kernel(P, Q, data.users, data.items, data.ratings, np.empty(len(data)))
 
 
+def sum_squares(x) -> float:
+    """Σ x² by NumPy's pairwise summation (accurate, and not BLAS: the same bits in every process)."""
+    return float(np.sum(np.square(x)))
+
+
 def mse(P, Q, data: Ratings) -> float:
     """MSE_Ω = (1/|Ω|) Σ e_ui² (no penalty)."""
     e = residuals(P, Q, data)
-    return float(e @ e) / len(e)
+    return sum_squares(e) / len(e)
 
 
 def rmse(P, Q, data: Ratings) -> float:
@@ -74,7 +79,7 @@ def penalty(P, Q, data: Ratings, reg_mode: str = "mean") -> float:
         return float(np.sum(P * P) + np.sum(Q * Q))
     row_p = np.einsum("uk,uk->u", P, P)
     row_q = np.einsum("ik,ik->i", Q, Q)
-    return float(data.user_counts @ row_p + data.item_counts @ row_q) / len(data)
+    return float(np.einsum("u,u->", data.user_counts, row_p) + np.einsum("i,i->", data.item_counts, row_q)) / len(data)
 
 
 def objective(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> float:
