@@ -32,8 +32,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job on the embedded synthetic data (true rank 5): summary, then Algorithm 6 end to end.
 demo: $(STAMP)
 	$(BIN)/mfcore data --data synthetic
+	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests lectures $(NBVAL)

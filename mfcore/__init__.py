@@ -17,6 +17,8 @@ error of the slides' eq. (1).  Where each idea lives:
 ``sgd.py``                    Algorithm 5: :func:`sgd_update`, :func:`sgd_epoch`
 ``bgd.py``                    mini-batch GD: :func:`bgd_epoch`
 ``estimator.py``              :class:`MF`, the estimator every solver runs through (§7)
+``cv.py``                     Algorithm 6: :func:`grid_search`, :func:`lambda_grid`, heatmaps, refit (§9)
+``hpo.py``                    :func:`random_search`, :func:`bayes_search` (optuna TPE) (§10)
 ============================  ==========================================================
 """
 
@@ -25,6 +27,7 @@ __version__ = "0.1.0"
 from .als import als_item_step, als_iteration, als_user_step
 from .als_gd import als_gd_iteration, block_gd_step
 from .bgd import bgd_epoch
+from .cv import SearchResult, grid_search, lambda_grid, lambda_max
 from .data import Compressed, Ratings, Truth
 from .datasets import load_data, read_ratings_csv
 from .errors import (ChecksumError, DataUnavailableError, DivergenceError, ObjectiveIncreaseWarning,
@@ -34,6 +37,7 @@ from .gd import armijo_step, gd_step, lipschitz_bound
 from .gradient import build_M, check_gradient, gradient, gradient_dense, penalty_weights
 from .movielens import load_movielens
 from .objective import mse, objective, penalty, predict, residuals, rmse, stack, unstack
+from .hpo import bayes_search, compare_searches, random_search
 from .init import init_factors
 from .sgd import sgd_epoch, sgd_update
 from .split import anchors, kfold, train_test_split
@@ -47,4 +51,5 @@ __all__ = [
     "anchors", "kfold", "train_test_split", "synthetic_ratings", "init_factors",
     "MF", "als_item_step", "als_user_step", "als_iteration", "gd_step", "armijo_step", "lipschitz_bound",
     "block_gd_step", "als_gd_iteration", "sgd_update", "sgd_epoch", "bgd_epoch",
+    "grid_search", "lambda_grid", "lambda_max", "SearchResult", "random_search", "bayes_search", "compare_searches",
 ]
