@@ -6,7 +6,7 @@
 Everything runs on one thread (BLAS, OpenMP and numba are pinned before import).
 Machines are noisy: read the *ratios*, which compare runs made in the same process
 minutes apart, not the absolute milliseconds.  JIT compile time is reported apart
-(numba caches compiled kernels on disk, so a second run shows only the load time).
+(measured in fresh processes: once with an empty numba cache, once with the cache filled).
 
 Peers, as faithful as their APIs allow:
 * Surprise ``SVD(biased=False)``: one epoch = (fit with 6 epochs − fit with 1 epoch) / 5 on a
@@ -42,7 +42,7 @@ def median_time(fn, repeat: int) -> float:
 
 
 def mfcore_timings(train, K: int, repeat: int) -> tuple[dict, dict]:
-    """(seconds per iteration/epoch, first-call overhead) for each solver's step function."""
+    """(seconds per iteration/epoch, first-call overhead) for each solver's step function (after warm-up)."""
     lam = 1e-4
     P, Q, rng = mfcore.init_factors(train, K, seed=0)
     P, Q = mfcore.als_iteration(P, Q, train, lam)        # a realistic point, not the tiny initial one
@@ -65,6 +65,39 @@ def mfcore_timings(train, K: int, repeat: int) -> tuple[dict, dict]:
     for name in ("sgd", "bgd (B=256)"):
         per[name] = max(per[name] - copy_cost, 1e-9)
     return per, {k: max(first[k] - per[k], 0.0) for k in first}
+
+
+_JIT_PROBE = """
+import time, json, mfcore
+from mfcore.gd import armijo_step
+d = mfcore.synthetic_ratings(60, 50, 600, seed=0)
+out = {}
+for name, fn in [
+    ("objective+gradient", lambda P, Q, r: mfcore.gradient(P, Q, d, 1e-3)),
+    ("als", lambda P, Q, r: mfcore.als_iteration(P, Q, d, 1e-3)),
+    ("gd", lambda P, Q, r: armijo_step(P, Q, d, 1e-3, 1.0)),
+    ("als-gd", lambda P, Q, r: mfcore.als_gd_iteration(P, Q, d, 1e-3)),
+    ("sgd", lambda P, Q, r: mfcore.sgd_epoch(P, Q, d, 1e-3, 0.01, rng=r)),
+    ("bgd", lambda P, Q, r: mfcore.bgd_epoch(P, Q, d, 1e-3, 0.01, 16, rng=r)),
+]:
+    P, Q, r = mfcore.init_factors(d, 3)
+    t = time.perf_counter(); fn(P, Q, r); out[name] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
+def jit_times() -> tuple[dict, dict]:
+    """First-call seconds of each kernel in a fresh process: with an empty numba cache (compile), then cached."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = [json.loads(subprocess.run([sys.executable, "-c", _JIT_PROBE], env=env, capture_output=True,
+                                          text=True, check=True).stdout) for _ in range(2)]
+    return runs[0], runs[1]
 
 
 def surprise_epoch(train, K: int, repeat: int) -> float | None:
@@ -118,13 +151,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     Ks = [int(k) for k in args.K.split(",")]
     repeat = 3 if args.quick else 7
-    rows, compile_times = [], {}
+    rows = []
     for name, train in datasets(args.quick):
         for K in Ks:
             r = max(2, repeat if len(train) < 200_000 else repeat // 2)
-            per, first = mfcore_timings(train, K, r)
-            for k, v in first.items():
-                compile_times[k] = max(compile_times.get(k, 0.0), v)
+            per, _ = mfcore_timings(train, K, r)
             sur = surprise_epoch(train, K, max(2, r // 2))
             cmf = cmfrec_iteration(train, K, max(2, r // 2))
             rows.append(dict(data=name, n=len(train), K=K, **{f"ms {k}": v * 1e3 for k, v in per.items()},
@@ -154,8 +185,9 @@ def main(argv=None) -> int:
         growth = {k: b["per"][k] / a["per"][k] for k in a["per"]}
         print(f"Growth 100k -> 1M at K={Ks[0]} (|Ω| grew {b['n'] / a['n']:.1f}x): "
               + ", ".join(f"{k} {v:.1f}x" for k, v in growth.items()))
-    print("JIT: first call minus steady time (compile, or load from numba's on-disk cache): "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in compile_times.items()))
+    cold, cached = jit_times()
+    print("JIT, first call in a fresh process (compile with an empty numba cache / load from the cache): "
+          + ", ".join(f"{k} {cold[k]:.2f} s / {cached[k]:.2f} s" for k in cold))
     if any(r["surprise"] is None or r["cmfrec"] is None for r in rows):
         print("Peers missing: pip install -e '.[bench]' (or make bench) to measure Surprise and cmfrec.")
     if args.markdown:
