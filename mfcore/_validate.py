@@ -21,7 +21,11 @@ def check_data(data, name: str = "data") -> Ratings:
 
 
 def check_factors(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
-    """P must be (n_users, K) and Q (n_items, K), finite float64 (returned C-contiguous)."""
+    """P must be (n_users, K) and Q (n_items, K) float arrays (returned C-contiguous float64).
+
+    Non-finite entries are allowed here, so that the objective of a diverging iterate can be
+    evaluated (it is inf or NaN); solvers refuse them with :func:`check_finite`.
+    """
     P = np.ascontiguousarray(P, dtype=np.float64)
     Q = np.ascontiguousarray(Q, dtype=np.float64)
     if P.ndim != 2 or Q.ndim != 2:
@@ -55,3 +59,29 @@ def check_reg_mode(reg_mode) -> str:
         raise ValueError(f"reg_mode must be one of {REG_MODES} ('mean' = eq. 1, 'weighted' = the slides' "
                          f"SGD / ALS-WR, MATH §6.4), got {reg_mode!r}.")
     return reg_mode
+
+
+def check_factor(F, n_rows: int, name: str, size_name: str) -> np.ndarray:
+    """One factor matrix with ``n_rows`` rows (e.g. the fixed P of an ALS item step), C-contiguous float64."""
+    F = np.ascontiguousarray(F, dtype=np.float64)
+    if F.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D factor matrix of shape ({size_name}, K), got ndim={F.ndim}.")
+    if F.shape[0] != n_rows:
+        raise ValueError(f"{name} has {F.shape[0]} rows but the data has {size_name}={n_rows}: "
+                         f"{name} must have shape ({size_name}, K) = ({n_rows}, K).")
+    return F
+
+
+def check_finite(**factors) -> None:
+    """Refuse NaN/inf factors before a solver step (e.g. the output of a diverged run)."""
+    for name, F in factors.items():
+        if not np.isfinite(F).all():
+            raise ValueError(f"{name} contains NaN or inf values: start from finite factors "
+                             "(a diverged run cannot be continued; restart it with a smaller step or a larger λ).")
+
+
+def check_alpha(alpha) -> float:
+    """α (a step size / learning rate) must be a finite number > 0."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha (α, the step size / learning rate) must be a finite number > 0, got {alpha!r}.")
+    return float(alpha)

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 from numba import njit
 
-from ._validate import check_data, check_factors, check_lam
+from ._validate import check_data, check_factor, check_factors, check_finite, check_lam
 from .data import Compressed, Ratings
 from .gradient import penalty_weights
 from .objective import FASTMATH
@@ -155,23 +155,13 @@ def ridge_solve_rows(F, indptr, index, values, ridge, out):
     return n_lstsq
 
 
-def _check_finite(**factors) -> None:
-    """Refuse NaN/inf factors before any work (e.g. the output of a diverged run)."""
-    for name, F in factors.items():
-        if not np.isfinite(F).all():
-            raise ValueError(f"{name} contains NaN or inf values: start from finite factors "
-                             "(a diverged run cannot be continued; restart it with a smaller step or a larger λ).")
-
-
 def _check_fixed(F, data: Ratings, side: str) -> np.ndarray:
     """The fixed factor (P for the item step, Q for the user step) as finite C-contiguous float64."""
-    F = np.ascontiguousarray(F, dtype=np.float64)
-    K = F.shape[1] if F.ndim == 2 else 1
     if side == "P":
-        F, _ = check_factors(F, np.zeros((data.n_items, K)), data)
+        F = check_factor(F, data.n_users, "P", "n_users")
     else:
-        _, F = check_factors(np.zeros((data.n_users, K)), F, data)
-    _check_finite(**{side: F})
+        F = check_factor(F, data.n_items, "Q", "n_items")
+    check_finite(**{side: F})
     return F
 
 
@@ -215,7 +205,7 @@ def als_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tu
     lam = check_lam(lam)
     w_user, w_item = penalty_weights(data, reg_mode)
     P, Q = check_factors(P, Q, data)
-    _check_finite(P=P)
+    check_finite(P=P)
     _warn_lam_zero(lam)
     ridge = lam * len(data)
     Q_new = _solve(P, data.by_item, ridge * w_item)

@@ -24,8 +24,7 @@ import warnings
 import numpy as np
 from numba import njit
 
-from ._validate import check_data, check_factors, check_lam
-from .als import _check_finite
+from ._validate import check_data, check_factors, check_finite, check_lam
 from .data import Compressed, Ratings
 from .als import gather_rows, gram
 from .gradient import penalty_weights
@@ -143,7 +142,7 @@ def _check_block(F, G, view, n_omega, w):
                          "pass P with data.by_item and Q with data.by_user.")
     if isinstance(n_omega, bool) or not isinstance(n_omega, numbers.Integral) or n_omega < 1:
         raise ValueError(f"n_omega must be |Ω|, a positive integer, got {n_omega!r}.")
-    _check_finite(F=F, G=G)
+    check_finite(F=F, G=G)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.shape != (G.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"w must hold one finite penalty weight >= 0 per row of G ({G.shape[0]}), "
@@ -214,7 +213,7 @@ def als_gd_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", in
     lam = check_lam(lam)
     w_user, w_item = penalty_weights(data, reg_mode)
     P, Q = check_factors(P, Q, data)
-    _check_finite(P=P, Q=Q)
+    check_finite(P=P, Q=Q)
     _check_inner(inner_steps, step, tol_inner, max_inner)
     n_omega = len(data)
     Q_new = _sweep(P, Q, data.by_item, lam, n_omega, w_item, inner_steps, step, tol_inner, max_inner)

@@ -21,10 +21,10 @@ import numbers
 import numpy as np
 from numba import njit
 
-from ._validate import check_data, check_factors, check_lam, check_reg_mode
+from ._validate import check_alpha, check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
 from .objective import FASTMATH, residuals
-from .sgd import check_alpha, check_in_place, check_rng, sample_penalty_coefficients, shuffled
+from .sgd import check_in_place, check_rng, sample_penalty_coefficients, shuffled
 
 __all__ = ["bgd_epoch_kernel", "bgd_epoch", "per_sample_gradients"]
 

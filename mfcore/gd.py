@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_data, check_factors, check_lam, check_reg_mode
+from ._validate import check_alpha, check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
 from .errors import DivergenceError
 from .gradient import gradient, penalty_weights
@@ -27,8 +27,7 @@ MAX_HALVINGS = 50
 
 def gd_step(P, Q, data: Ratings, lam: float, alpha: float, reg_mode: str = "mean"):
     """One GD step Θ ← Θ − α∇F(Θ) (slides' eq. 3) with a fixed α; returns new (P, Q)."""
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"the step size α must be a finite number > 0, got {alpha!r}.")
+    alpha = check_alpha(alpha)
     dP, dQ = gradient(P, Q, data, lam, reg_mode)
     return P - alpha * dP, Q - alpha * dQ
 

@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 from numba import njit
 
-from ._validate import check_data, check_factors, check_lam, check_reg_mode
+from ._validate import check_alpha, check_data, check_factors, check_finite, check_lam, check_reg_mode
 from .data import Ratings
 from .gradient import penalty_weights
 from .objective import FASTMATH
@@ -115,16 +115,10 @@ def check_in_place(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
                              f"numpy array; got {type(given).__name__}"
                              f"{'' if not hasattr(given, 'dtype') else f' of dtype {given.dtype}'}. "
                              f"Pass {name} = np.ascontiguousarray({name}, dtype=float) (a copy) and keep it.")
+    check_finite(P=P_checked, Q=Q_checked)
     if np.may_share_memory(P_checked, Q_checked):
         raise ValueError("P and Q share memory; pass separate arrays (e.g. P.copy(), Q.copy()).")
     return P_checked, Q_checked
-
-
-def check_alpha(alpha) -> float:
-    """α must be a finite number > 0."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha (α, the learning rate) must be a finite number > 0, got {alpha!r}.")
-    return float(alpha)
 
 
 def check_rng(rng) -> np.random.Generator:
