@@ -23,6 +23,7 @@ from numba import njit
 
 from ._validate import check_alpha, check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
+from .gradient import loss_gradient_kernel
 from .objective import FASTMATH, residuals
 from .sgd import check_in_place, check_rng, sample_penalty_coefficients, shuffled
 
@@ -40,15 +41,14 @@ def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, B
     N = ratings.shape[0]
     for start in range(0, N, B):
         stop = min(start + B, N)
-        for k in range(start, stop):                   # Σ ∇ℓ_ui over the batch, Θ frozen
+        # Σ ∇ℓ_ui over the batch, Θ frozen: the loss part −2e·q_i, −2e·p_u (the sparse-gradient kernel) ...
+        loss_gradient_kernel(P, Q, users[start:stop], items[start:stop], ratings[start:stop], 2.0, dP, dQ)
+        for k in range(start, stop):                   # ... plus each sample's penalty 2λ_u p_u, 2λ_i q_i
             u = users[k]
             i = items[k]
-            e = ratings[k]
             for f in range(K):
-                e -= P[u, f] * Q[i, f]
-            for f in range(K):
-                dP[u, f] += -2.0 * e * Q[i, f] + 2.0 * coef_user[u] * P[u, f]
-                dQ[i, f] += -2.0 * e * P[u, f] + 2.0 * coef_item[i] * Q[i, f]
+                dP[u, f] += 2.0 * coef_user[u] * P[u, f]
+                dQ[i, f] += 2.0 * coef_item[i] * Q[i, f]
         step = alpha / (stop - start)                  # α/|b|
         for k in range(start, stop):                   # apply once per touched row, then reset it;
             u = users[k]                               # a repeated row then subtracts 0 (no change)
