@@ -34,7 +34,7 @@ SOLVERS = ("als", "gd", "als-gd", "sgd", "bgd")
 # Budgets that converge on ml-100k-sized data with the default step sizes.
 _DEFAULT_MAX_ITER = {"als": 200, "gd": 1000, "als-gd": 200, "sgd": 50, "bgd": 100}
 # MATH §7: the tolerance rule is for the monotone solvers; off for the noisy ones.
-_DEFAULT_TOL = {"als": 1e-6, "gd": 1e-7, "als-gd": 1e-6, "sgd": 0.0, "bgd": 0.0}
+_DEFAULT_TOL = {"als": 1e-6, "gd": 1e-9, "als-gd": 1e-6, "sgd": 0.0, "bgd": 0.0}
 _DEFAULT_LAM = {"mean": 1e-4, "weighted": 0.05}
 EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (MATH §3.4)
 
@@ -60,13 +60,14 @@ class MF:
         gd 1000, als-gd 200, sgd 50, bgd 100 (the tolerance usually stops the first three earlier).
     tol : float, optional
         Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (MATH §7).  Default 1e-6 (ALS, ALS+GD),
-        1e-7 (GD), 0 = off (SGD, BGD, whose objective is noisy).
+        1e-9 (GD, whose slow phase has tiny relative decreases), 0 = off (SGD, BGD: noisy objective).
     lr : float, str or callable, optional
         Step size α.  gd: "auto" (Armijo backtracking, default), "lipschitz" (α = 1/L̂(Θ⁽ˡ⁾)) or a
         fixed float.  als-gd: "block_trace" (default, α_i = 1/L̄_i per row), "block", "global" or
         a float.  sgd: a float (default 0.005: on MovieLens 0.01 left a noise floor above the
         global-mean RMSE) or a callable ``epoch -> α`` (a schedule).
-        bgd: a float (default 0.01·√B) or a callable.
+        bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, MATH §6.5,
+        capped for large B) or a callable.  For B near |Ω| prefer solver="gd" (Armijo steps).
     batch_size : int
         B for "bgd" (default 256); B = |Ω| is one full GD step per epoch.
     inner_steps : int or "exact"
@@ -150,7 +151,7 @@ class MF:
             raise ValueError(f"order must be 'sequential' (the slides') or 'simultaneous', got {self.order!r}.")
         lr = self.lr
         if lr is None:
-            lr = {"gd": "auto", "als-gd": "block_trace", "sgd": 0.005, "bgd": 0.01 * np.sqrt(B), "als": None}[s]
+            lr = {"gd": "auto", "als-gd": "block_trace", "sgd": 0.005, "bgd": min(0.005 * B, 2.0), "als": None}[s]
         allowed = {"gd": ("auto", "armijo", "lipschitz"), "als-gd": ("block_trace", "block", "global")}
         if s == "als":
             pass
