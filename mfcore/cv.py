@@ -33,21 +33,13 @@ def lambda_max(data: Ratings, reg_mode: str = "mean") -> float:
 
     For ``reg_mode="weighted"`` the threshold is ‖D_u^{-1/2} R_Ω D_i^{-1/2}‖₂ with D the rating counts.
     """
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.linalg import svds
-
     data = check_data(data)
     reg_mode = check_reg_mode(reg_mode)
     values = data.ratings
     if reg_mode == "weighted":
         uc, ic = data.user_counts, data.item_counts
         values = values / np.sqrt(uc[data.users] * ic[data.items])
-    R = csr_matrix((values, (data.users, data.items)), shape=data.shape)
-    if min(data.shape) <= 2:
-        sigma = float(np.linalg.norm(R.toarray(), 2))
-    else:
-        v0 = np.ones(min(data.shape))                # deterministic start vector
-        sigma = float(svds(R, k=1, return_singular_vectors=False, v0=v0)[0])
+    sigma = data.spectral_norm(values)
     return sigma / len(data) if reg_mode == "mean" else sigma
 
 

@@ -199,6 +199,19 @@ class Ratings:
         items = self.item_ids[self.items] if raw_ids else self.items
         return pd.DataFrame({"user": users, "item": items, "rating": self.ratings})
 
+    def spectral_norm(self, values=None) -> float:
+        """‖X‖₂, the largest singular value of the sparse n × m matrix holding ``values`` on Ω
+        (default: the ratings, i.e. ‖R_Ω‖₂; pass residuals e for ‖E‖₂)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.linalg import svds
+
+        values = self.ratings if values is None else np.asarray(values, dtype=float)
+        X = csr_matrix((values, (self.users, self.items)), shape=self.shape)
+        if min(self.shape) <= 2:
+            return float(np.linalg.norm(X.toarray(), 2))
+        v0 = np.ones(min(self.shape))           # a fixed start vector: deterministic
+        return float(svds(X, k=1, return_singular_vectors=False, v0=v0)[0])
+
     def to_dense(self, fill: float = 0.0) -> np.ndarray:
         """R_Ω as an n × m array (``fill`` off Ω); for small teaching examples only."""
         if self.n_users * self.n_items > 5_000_000:

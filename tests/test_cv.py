@@ -110,6 +110,11 @@ def test_O5_lambda_max_is_where_the_origin_wins():
     assert np.abs(above.P_ @ above.Q_.T).max() < 1e-6, "for λ > λ_max ALS must collapse to 0"
     below = mfcore.MF(K=3, lam=0.5 * lmax, max_iter=100, tol=0, sigma0=1.0).fit(data)
     assert np.abs(below.P_ @ below.Q_.T).max() > 1e-2
+    lw = mfcore.lambda_max(data, reg_mode="weighted")
+    above_w = mfcore.MF(K=3, lam=1.2 * lw, reg_mode="weighted", max_iter=100, tol=0, sigma0=1.0).fit(data)
+    below_w = mfcore.MF(K=3, lam=0.5 * lw, reg_mode="weighted", max_iter=100, tol=0, sigma0=1.0).fit(data)
+    assert np.abs(above_w.P_ @ above_w.Q_.T).max() < 1e-6 < np.abs(below_w.P_ @ below_w.Q_.T).max(), \
+        "the weighted threshold ‖D_u^-1/2 R D_i^-1/2‖₂ must separate collapse from a non-zero fit"
     grid = mfcore.lambda_grid(data, num=4)
     assert len(grid) == 4 and np.all(np.diff(grid) > 0) and grid[-1] < lmax
 
