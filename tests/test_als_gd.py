@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_problem, rel
+from problems import random_problem, rel
 
 from mfcore.als import als_item_step, als_iteration
 from mfcore.als_gd import als_gd_iteration, block_gd_step

@@ -7,7 +7,7 @@ import pytest
 
 import mfcore
 from mfcore.gd import armijo_step, gd_step, lipschitz_bound
-from conftest import random_problem, rel
+from problems import random_problem, rel
 
 
 def a4_problem(seed=0, n=40, m=30, rank=3, noise=0.1, density=0.4):

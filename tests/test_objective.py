@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mfcore
-from conftest import random_problem, rel
+from problems import random_problem, rel
 
 
 def hand_example():

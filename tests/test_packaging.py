@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from conftest import ROOT
+from problems import ROOT
 
 
 def _name(requirement: str) -> str:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mfcore
-from conftest import random_problem, rel
+from problems import random_problem, rel
 from mfcore.bgd import bgd_epoch, per_sample_gradients
 from mfcore.gradient import gradient
 from mfcore.init import init_factors

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mfcore
-from conftest import random_problem
+from problems import random_problem
 
 
 def pairs(d):
