@@ -1,0 +1,60 @@
+"""nbgrader configuration of the mfcore homework: the repository root is the course root.
+
+Instructors' sources are in solutions/<hw>/, the generated student versions in assignments/<hw>/, and
+every piece of grading state in the git-ignored grading/ folder (see course/layout.py).  The README
+section "Homework (nbgrader)" explains the workflow; `make release` and `make autograde` drive it.
+"""
+
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+if here not in sys.path:
+    sys.path.insert(0, here)
+
+from course import layout  # noqa: E402
+
+c = get_config()  # noqa: F821  (injected by traitlets)
+
+# ---- layout: one course at the repository root, all grading state under grading/
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "mfcore"
+c.CourseDirectory.source_directory = layout.SOURCE
+c.CourseDirectory.release_directory = layout.RELEASE
+c.CourseDirectory.submitted_directory = layout.SUBMITTED
+c.CourseDirectory.autograded_directory = layout.AUTOGRADED
+c.CourseDirectory.feedback_directory = layout.FEEDBACK
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, layout.GRADEBOOK)
+c.Exchange.root = os.path.join(here, layout.EXCHANGE)
+
+# ---- execution: a per-cell time limit; a cell that ignores the interrupt scores 0 instead of
+# dropping the whole submission.
+c.Execute.timeout = layout.CELL_TIMEOUT
+c.Execute.interrupt_on_timeout = True
+c.Execute.raise_on_iopub_timeout = False
+
+# ---- hardening (facts measured on nbgrader 0.9.6):
+# a deleted test cell is put back (full marks possible, no "needs manual grading");
+c.OverwriteCells.add_missing_cells = True
+# the kernel runs sandboxed: it cannot read solutions/, submissions, feedback or the gradebook;
+c.Autograde.autograde_preprocessors = [
+    "course.nbgrader_ext.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxKernelManager.hide = layout.hidden_paths(here)
+# any stderr output zeroes a test cell: the checks print on stdout only and capture what student code
+# writes to stderr; Python warnings that still reach stderr in a test cell are dropped, not scored 0;
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"^\S*:\d+: \w*Warning: "
+# feedback never shows hidden tests (their code, and their code quoted in a traceback).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "course.nbgrader_ext.HideHiddenTracebacks",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]

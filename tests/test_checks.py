@@ -1,0 +1,236 @@
+"""The homework checks (mfcore.checks): the references pass every check, typical mistakes fail with a
+message that names them, and a notebook that rebinds numpy or mfcore names cannot fool them."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import mfcore
+from mfcore import checks
+from mfcore.checks import CheckFailure, check, judge, observe, reference, run_check
+
+ALL = list(checks.EXERCISES)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("seed, edge", [(None, False), (None, True), (11, True)], ids=["visible", "edge", "hidden"])
+def test_the_reference_passes_its_own_check(name, seed, edge):
+    result = run_check(name, reference(name), seed=seed, edge=edge)
+    assert result.passed, result.message
+    assert result.n_problems >= 1
+
+
+def test_every_homework_has_its_exercises():
+    assert checks.exercises("hw1") == ["hw1.objective", "hw1.rmse", "hw1.gradient", "hw1.build_M", "hw1.gradient_dense",
+                                       "hw1.check_gradient", "hw1.gd_step", "hw1.armijo_step", "hw1.fit_gd"]
+    assert len(checks.exercises("hw2")) == 6 and len(checks.exercises("hw3")) == 7
+
+
+# ------------------------------------------------------------------------------- typical wrong implementations
+def _e(P, Q, data):
+    return data.ratings - np.sum(P[data.users] * Q[data.items], axis=1)
+
+
+def objective_with_root(P, Q, data, lam):
+    return np.sqrt(np.mean(_e(P, Q, data) ** 2)) + lam * (np.sum(P ** 2) + np.sum(Q ** 2))
+
+
+def objective_penalising_seen_rows_only(P, Q, data, lam):
+    u, i = np.unique(data.users), np.unique(data.items)
+    return np.mean(_e(P, Q, data) ** 2) + lam * (np.sum(P[u] ** 2) + np.sum(Q[i] ** 2))
+
+
+def rmse_without_root(P, Q, data):
+    return np.mean(_e(P, Q, data) ** 2)
+
+
+def gradient_without_factor_2(P, Q, data, lam):
+    dP, dQ = mfcore.gradient(P, Q, data, lam)
+    return dP / 2, dQ / 2
+
+
+def gradient_with_lambda_penalty(P, Q, data, lam):
+    dP, dQ = mfcore.gradient(P, Q, data, 0.0)
+    return dP + lam * P, dQ + lam * Q
+
+
+def M_upper_block_only(P, Q, data):
+    M = mfcore.build_M(P, Q, data)
+    M[data.n_users:, :data.n_users] = 0.0
+    return M
+
+
+def gd_step_sequential(P, Q, data, lam, alpha):
+    P_new = P - alpha * mfcore.gradient(P, Q, data, lam)[0]
+    return P_new, Q - alpha * mfcore.gradient(P_new, Q, data, lam)[1]
+
+
+def armijo_never_halves(P, Q, data, lam, alpha_trial, F0=None, c=1e-4, beta=0.5):
+    P, Q = mfcore.gd_step(P, Q, data, lam, alpha_trial)
+    return P, Q, alpha_trial, mfcore.objective(P, Q, data, lam)
+
+
+def fit_gd_without_F0(data, K, lam, n_iter, seed=0, sigma0=0.1):
+    P, Q, history = reference("hw1.fit_gd")(data, K, lam, n_iter, seed=seed, sigma0=sigma0)
+    return P, Q, history[1:]
+
+
+def item_step_ridge_lambda(P, data, lam):
+    return mfcore.als_item_step(P, data, lam / len(data))
+
+
+def iteration_with_old_Q(P, Q, data, lam):
+    return mfcore.als_user_step(Q, data, lam), mfcore.als_item_step(P, data, lam)
+
+
+def block_step_without_2(F, G, view, lam, n_omega, w, inner_steps=1, step=0.01):
+    return mfcore.block_gd_step(F, G, view, lam, n_omega, w, inner_steps, step / 2)
+
+
+def sgd_update_simultaneous(p_u, q_i, r_ui, alpha, lam_u, lam_i):
+    e = r_ui - p_u @ q_i
+    p_old = p_u.copy()
+    p_u += 2 * alpha * (e * q_i - lam_u * p_u)
+    q_i += 2 * alpha * (e * p_old - lam_i * q_i)
+
+
+def sgd_update_returning_copies(p_u, q_i, r_ui, alpha, lam_u, lam_i):
+    p, q = p_u.copy(), q_i.copy()
+    mfcore.sgd_update(p, q, r_ui, alpha, lam_u, lam_i, True)
+    return p, q
+
+
+def sgd_epoch_mean_penalty(P, Q, data, lam, alpha, rng):
+    mfcore.sgd_epoch(P, Q, data, lam, alpha, reg_mode="mean", rng=rng)
+
+
+def select_by_training_rmse(table):
+    row = table.loc[table["fit_rmse"].idxmin()]
+    return {"K": int(row["K"]), "lam": float(row["lam"])}, {"K": False, "lam": False}
+
+
+def refit_keeping_lambda(train, best, n_fit, seed=0, max_iter=20):
+    return mfcore.MF(K=best["K"], lam=best["lam"], solver="als", seed=seed, max_iter=max_iter).fit(train)
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+WRONG = [
+    ("hw1.objective", objective_with_root, "square root"),
+    ("hw1.objective", objective_penalising_seen_rows_only, "every row of P and Q"),
+    ("hw1.rmse", rmse_without_root, "forgot the square root"),
+    ("hw1.gradient", gradient_without_factor_2, "factor 2 is missing"),
+    ("hw1.gradient", gradient_with_lambda_penalty, "2λp_u"),
+    ("hw1.build_M", M_upper_block_only, "M is symmetric"),
+    ("hw1.gd_step", gd_step_sequential, "together, from the old values"),
+    ("hw1.armijo_step", armijo_never_halves, "never halved"),
+    ("hw1.fit_gd", fit_gd_without_F0, "start with F⁽⁰⁾"),
+    ("hw2.als_item_step", item_step_ridge_lambda, "λ|Ω|"),
+    ("hw2.als_iteration", iteration_with_old_Q, "NEW Q"),
+    ("hw2.block_gd_step", block_step_without_2, "factor 2 is missing"),
+    ("hw3.sgd_update", sgd_update_simultaneous, "NEW q_i"),
+    ("hw3.sgd_update", sgd_update_returning_copies, "in place"),
+    ("hw3.sgd_epoch", sgd_epoch_mean_penalty, "λ itself"),
+    ("hw3.select_best", select_by_training_rmse, "training RMSE"),
+    ("hw3.refit", refit_keeping_lambda, "keep the ridge"),
+    ("hw1.check_gradient", stub, "not implemented yet"),
+]
+
+
+@pytest.mark.parametrize("name, func, hint", WRONG, ids=[f"{n}-{f.__name__}" for n, f, _ in WRONG])
+def test_a_typical_mistake_fails_with_a_message_naming_it(name, func, hint):
+    result = run_check(name, func, edge=True)
+    assert not result.passed
+    assert hint in result.message, result.message
+    assert "FAILED on problem" in result.message
+
+
+def test_an_exception_in_student_code_is_reported_with_its_line():
+    def objective(P, Q, data, lam):
+        return P[100, 0]
+
+    result = run_check("hw1.objective", objective)
+    assert not result.passed and "IndexError" in result.message and "P[100, 0]" in result.message
+
+
+def test_a_wrong_shape_says_so():
+    result = run_check("hw2.als_item_step", lambda P, data, lam: mfcore.als_item_step(P, data, lam).T)
+    assert not result.passed and "shape" in result.message and "transposed" in result.message
+
+
+# ------------------------------------------------------------------------------- the notebook interface
+def test_check_prints_passed_on_stdout_only(capsys):
+    check("hw1.rmse", reference("hw1.rmse"))
+    out, err = capsys.readouterr()
+    assert out.strip() == "hw1.rmse: passed (2 problems)" and err == ""
+
+
+def test_check_prints_the_message_and_raises_on_failure(capsys):
+    with pytest.raises(CheckFailure, match="hw1.rmse failed"):
+        check("hw1.rmse", rmse_without_root)
+    out, err = capsys.readouterr()
+    assert "expected:" in out and "got:" in out and "likely mistake" in out and err == ""
+
+
+def test_nothing_reaches_stderr_when_student_code_warns_or_prints_there(capsys):
+    import sys
+    import warnings
+
+    def rmse(P, Q, data):
+        print("debug", file=sys.stderr)
+        warnings.warn("careful", RuntimeWarning)
+        np.log(-1.0)                                       # a numpy RuntimeWarning
+        return reference("hw1.rmse")(P, Q, data)
+
+    check("hw1.rmse", rmse)
+    assert capsys.readouterr().err == ""
+
+
+def test_observe_then_judge_equals_run_check():
+    for func in (reference("hw2.als_user_step"), stub):
+        obs = observe("hw2.als_user_step", func, seed=3, edge=True)
+        assert judge("hw2.als_user_step", obs, seed=3, edge=True).passed == \
+            run_check("hw2.als_user_step", func, seed=3, edge=True).passed
+
+
+def test_judge_rejects_observations_of_the_wrong_count():
+    assert not judge("hw1.rmse", [{"rmse": np.array(1.0)}]).passed
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="hw1.objective"):
+        run_check("hw1.objectiv", stub)
+
+
+# ------------------------------------------------------------------------------- tampering inside the kernel
+def test_rebinding_numpy_and_mfcore_names_does_not_fool_the_checks(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(np.linalg, "norm", lambda *a, **k: 0.0)
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
+    monkeypatch.setattr(mfcore, "objective", objective_with_root)                # the student's as "reference"
+    objective_module = sys.modules["mfcore.objective"]                       # (mfcore.objective is the function)
+    monkeypatch.setattr(objective_module, "mse", lambda *a, **k: 0.0)         # inside the reference's module
+    wrong = run_check("hw1.objective", objective_with_root)
+    assert not wrong.passed and "square root" in wrong.message
+    assert "numpy.allclose" in wrong.message and "numpy.linalg.norm" in wrong.message
+    right = run_check("hw1.objective", reference("hw1.objective"))
+    assert right.passed, right.message
+    assert np.allclose(1, 2) is True and objective_module.mse(1) == 0.0        # the notebook's values are back
+
+
+def test_the_student_never_gets_the_checks_arrays():
+    seen = []
+
+    def gradient(P, Q, data, lam):
+        seen.append((P, Q))
+        P[:] = 0.0                                      # mutating the inputs cannot change the expected values
+        Q[:] = 0.0
+        return mfcore.gradient(P, Q, data, lam)
+
+    result = run_check("hw1.gradient", gradient)
+    assert not result.passed and seen
