@@ -145,8 +145,29 @@ def ridge_solve_rows(F, indptr, index, values, ridge, out):
             out[r, :] = 0.0
             continue
         gather_rows(F, index, start, end, XT)
+        r_U = values[start:end]
+        if cnt < K and ridge[r] > 0.0:
+            # Fewer ratings than K: the same solution from the cnt × cnt "dual" system,
+            # (F_UᵀF_U + ρI)⁻¹F_Uᵀr = F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹r  (push-through identity), O(cnt²K + cnt³)
+            G = A[:cnt, :cnt]
+            z = b[:cnt]
+            for j in range(cnt):               # G = F_U F_Uᵀ, z = r_U
+                z[j] = r_U[j]
+                for l in range(j, cnt):
+                    s = 0.0
+                    for a in range(K):
+                        s += XT[a, j] * XT[a, l]
+                    G[j, l] = s
+                    G[l, j] = s
+            if _cholesky_solve(G, ridge[r], z):
+                for a in range(K):
+                    s = 0.0
+                    for j in range(cnt):
+                        s += XT[a, j] * z[j]
+                    out[r, a] = s
+                continue
         gram(XT, cnt, A)                       # Σ_{u∈U_i} p_u p_uᵀ
-        rhs(XT, cnt, values[start:end], b)     # Σ_{u∈U_i} r_ui p_u
+        rhs(XT, cnt, r_U, b)                   # Σ_{u∈U_i} r_ui p_u
         if ridge[r] > 0.0 and _cholesky_solve(A, ridge[r], b):
             out[r, :] = b
         else:

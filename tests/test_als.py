@@ -48,6 +48,20 @@ def test_A1_objective_never_increases_after_a_half_step(reg_mode):
         assert_no_increase(F_item, F, f"user step {it}")
 
 
+@pytest.mark.parametrize("lam", [1e-6, 1e-3, 0.1])
+def test_A2_rows_with_fewer_ratings_than_K_use_the_dual_system_exactly(lam):
+    # K = 12 and ~20% density: most rows have fewer than K ratings and take the cnt x cnt path
+    data, P, Q = random_problem(30, 25, 12, density=0.2, seed=4)
+    assert (data.item_counts < 12).mean() > 0.5 and (data.user_counts < 12).mean() > 0.5
+    ridge = np.full(data.n_items, lam * len(data))
+    Q1 = als_item_step(P, data, lam)
+    ref = stacked_lstsq(P, data.by_item, ridge)
+    assert rel(Q1, ref) < 1e-10, (f"item step with |U_i| < K differs from the stacked least-squares reference "
+                                  f"(rel {rel(Q1, ref):.2e}): (F_UᵀF_U + ρI)⁻¹F_Uᵀr must equal F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹r")
+    P1 = als_user_step(Q, data, lam)
+    assert rel(P1, stacked_lstsq(Q, data.by_user, np.full(data.n_users, lam * len(data)))) < 1e-10
+
+
 @pytest.mark.parametrize("unseen", [False, True])
 def test_A2_steps_match_the_stacked_least_squares_reference(unseen):
     data, P, Q = random_problem(9, 7, 3, seed=2, unseen_user=unseen, unseen_item=unseen)
