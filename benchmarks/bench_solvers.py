@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     if any(r["surprise"] is None or r["cmfrec"] is None for r in rows):
         print("Peers missing: pip install -e '.[bench]' (or make bench) to measure Surprise and cmfrec.")
     if args.markdown:
-        print("\n| data | |Ω| | K | als ms | gd ms | als-gd ms | sgd ms | bgd ms | Surprise epoch ms | "
+        print("\n| data | ratings | K | als ms | gd ms | als-gd ms | sgd ms | bgd ms | Surprise epoch ms | "
               "cmfrec iter ms | sgd / Surprise | als / cmfrec | gd / sgd |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r, s, a, g in table:
