@@ -191,7 +191,7 @@ def _warn_lam_zero(lam: float) -> None:
         warnings.warn(
             "ALS with lam=0: the normal equations Σ p pᵀ q = Σ r p can be singular (e.g. a row with fewer "
             "than K ratings), so the block minimiser is not unique; using the minimum-norm least-squares "
-            "solution (MATH §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=3)
+            "solution (MATH §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=4)
 
 
 def _solve(F: np.ndarray, view: Compressed, ridge: np.ndarray) -> np.ndarray:
@@ -200,35 +200,29 @@ def _solve(F: np.ndarray, view: Compressed, ridge: np.ndarray) -> np.ndarray:
     return out
 
 
-def als_item_step(P, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
-    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, MATH §4.2)."""
+def _half_step(F, data: Ratings, lam: float, reg_mode: str, side: str) -> np.ndarray:
+    """One ALS half-step: solve every row of the ``side`` ("item" or "user") with the other factor F fixed."""
     data = check_data(data)
     lam = check_lam(lam)
-    _, w_item = penalty_weights(data, reg_mode)
-    P = _check_fixed(P, data, "P")
+    w_user, w_item = penalty_weights(data, reg_mode)
+    F = _check_fixed(F, data, "P" if side == "item" else "Q")
     _warn_lam_zero(lam)
-    return _solve(P, data.by_item, lam * len(data) * w_item)
+    view, w = (data.by_item, w_item) if side == "item" else (data.by_user, w_user)
+    return _solve(F, view, lam * len(data) * w)
+
+
+def als_item_step(P, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
+    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, MATH §4.2)."""
+    return _half_step(P, data, lam, reg_mode, "item")
 
 
 def als_user_step(Q, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
     """P with p_u = (Σ_{i∈I_u} q_i q_iᵀ + λ|Ω|w_u I)⁻¹ Σ_{i∈I_u} r_ui q_i (Algorithm 1 line 11; the sum is over i∈I_u, not the slides' u∈U_i, Appendix A E4)."""
-    data = check_data(data)
-    lam = check_lam(lam)
-    w_user, _ = penalty_weights(data, reg_mode)
-    Q = _check_fixed(Q, data, "Q")
-    _warn_lam_zero(lam)
-    return _solve(Q, data.by_user, lam * len(data) * w_user)
+    return _half_step(Q, data, lam, reg_mode, "user")
 
 
 def als_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
     """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): item step from P, then user step from the new Q (Algorithm 1 lines 5–12, MATH §4.3); Q is only validated, ALS needs only P⁽⁰⁾."""
-    data = check_data(data)
-    lam = check_lam(lam)
-    w_user, w_item = penalty_weights(data, reg_mode)
-    P, Q = check_factors(P, Q, data)
-    check_finite(P=P)
-    _warn_lam_zero(lam)
-    ridge = lam * len(data)
-    Q_new = _solve(P, data.by_item, ridge * w_item)
-    P_new = _solve(Q_new, data.by_user, ridge * w_user)
-    return P_new, Q_new
+    P, Q = check_factors(P, Q, check_data(data))
+    Q_new = als_item_step(P, data, lam, reg_mode)
+    return als_user_step(Q_new, data, lam, reg_mode), Q_new
