@@ -1,14 +1,68 @@
-"""Argument checks shared by every public function: fail early, say what to change."""
+"""Argument checks, run once at the public boundary: fail early, say what to change.
+
+Public functions and :class:`mfcore.MF` check here; the loops below them (the fit loop, the
+kernels of ``_kernels.py``) work on arrays that were already checked.
+"""
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from .data import Ratings
 
 REG_MODES = ("mean", "weighted")
+
+#: Old names of the step size α, accepted with a DeprecationWarning for one release (mfcore 0.2).
+OLD_STEP_NAMES = ("lr", "alpha", "alpha_trial")
+
+
+def check_scalar(x, name: str, *, integer: bool = False, low: float | None = None, strict: bool = False,
+                 hint: str = "") -> float | int:
+    """The one scalar check: a finite real (an integer with ``integer=True``) >= ``low`` (> with ``strict``).
+
+    ``name`` names the argument as the user wrote it (e.g. ``"lam (λ)"``); ``hint`` follows the
+    bound in the message.  Returns the value as a Python float or int.  bool is never a number.
+    """
+    ok = not isinstance(x, bool) and isinstance(x, numbers.Integral if integer else numbers.Real)
+    ok = ok and (integer or bool(np.isfinite(x)))
+    ok = ok and (low is None or (x > low if strict else x >= low))
+    if not ok:
+        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+        raise ValueError(f"{name} must be {'an integer' if integer else 'a finite number'}{bound}{hint}, got {x!r}.")
+    return int(x) if integer else float(x)
+
+
+def check_lam(lam) -> float:
+    return check_scalar(lam, "lam (λ)", low=0)
+
+
+def check_K(K) -> int:
+    return check_scalar(K, "K (the latent dimension)", integer=True, low=1)
+
+
+def check_step(step) -> float:
+    """α, the step size (learning rate) of a solver: a finite number > 0."""
+    return check_scalar(step, "step (α, the step size / learning rate)", low=0, strict=True)
+
+
+def renamed_step(step, where: str, **old):
+    """``step``, or the value given under an old name (lr, alpha, alpha_trial) with a DeprecationWarning.
+
+    ``old`` holds the deprecated keyword arguments the caller received (None when absent).
+    """
+    given = {name: value for name, value in old.items() if value is not None}
+    if not given:
+        return step
+    (name, value), *more = given.items()
+    if more or step is not None:
+        names = ", ".join(["step"] * (step is not None) + list(given))
+        raise TypeError(f"{where}: the step size was given twice ({names}); pass it once, as step=.")
+    warnings.warn(f"{where}: '{name}' is now called 'step' (one name for the step size α in every solver); "
+                  f"'{name}' will be removed in mfcore 0.2.", DeprecationWarning, stacklevel=3)
+    return value
 
 
 def check_data(data, name: str = "data") -> Ratings:
@@ -18,40 +72,6 @@ def check_data(data, name: str = "data") -> Ratings:
             hint = " Convert a DataFrame with mfcore.Ratings.from_frame(df, user=..., item=..., rating=...)."
         raise TypeError(f"{name} must be an mfcore.Ratings, got {type(data).__name__}.{hint}")
     return data
-
-
-def check_factors(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
-    """P must be (n_users, K) and Q (n_items, K) float arrays (returned C-contiguous float64).
-
-    Non-finite entries are allowed here, so that the objective of a diverging iterate can be
-    evaluated (it is inf or NaN); solvers refuse them with :func:`check_finite`.
-    """
-    P = np.ascontiguousarray(P, dtype=np.float64)
-    Q = np.ascontiguousarray(Q, dtype=np.float64)
-    if P.ndim != 2 or Q.ndim != 2:
-        raise ValueError(f"P and Q must be 2-D factor matrices, got P.ndim={P.ndim} and Q.ndim={Q.ndim}.")
-    if P.shape[0] != data.n_users:
-        raise ValueError(f"P has {P.shape[0]} rows but the data has n_users={data.n_users}: "
-                         f"P must have shape (n_users, K) = ({data.n_users}, K).")
-    if Q.shape[0] != data.n_items:
-        raise ValueError(f"Q has {Q.shape[0]} rows but the data has n_items={data.n_items}: "
-                         f"Q must have shape (n_items, K) = ({data.n_items}, K).")
-    if P.shape[1] != Q.shape[1]:
-        raise ValueError(f"P and Q must share the latent dimension K, got P with K={P.shape[1]} "
-                         f"and Q with K={Q.shape[1]}.")
-    return P, Q
-
-
-def check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam (λ) must be a finite number >= 0, got {lam!r}.")
-    return float(lam)
-
-
-def check_K(K) -> int:
-    if isinstance(K, bool) or not isinstance(K, numbers.Integral) or K < 1:
-        raise ValueError(f"K (the latent dimension) must be an integer >= 1, got {K!r}.")
-    return int(K)
 
 
 def check_reg_mode(reg_mode) -> str:
@@ -72,6 +92,22 @@ def check_factor(F, n_rows: int, name: str, size_name: str) -> np.ndarray:
     return F
 
 
+def check_factors(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """P must be (n_users, K) and Q (n_items, K) float arrays (returned C-contiguous float64).
+
+    Non-finite entries are allowed here, so that the objective of a diverging iterate can be
+    evaluated (it is inf or NaN); solvers refuse them with :func:`check_finite`.
+    """
+    if np.ndim(P) != 2 or np.ndim(Q) != 2:
+        raise ValueError(f"P and Q must be 2-D factor matrices, got P.ndim={np.ndim(P)} and Q.ndim={np.ndim(Q)}.")
+    P = check_factor(P, data.n_users, "P", "n_users")
+    Q = check_factor(Q, data.n_items, "Q", "n_items")
+    if P.shape[1] != Q.shape[1]:
+        raise ValueError(f"P and Q must share the latent dimension K, got P with K={P.shape[1]} "
+                         f"and Q with K={Q.shape[1]}.")
+    return P, Q
+
+
 def check_finite(**factors) -> None:
     """Refuse NaN/inf factors before a solver step (e.g. the output of a diverged run)."""
     for name, F in factors.items():
@@ -80,8 +116,26 @@ def check_finite(**factors) -> None:
                              "(a diverged run cannot be continued; restart it with a smaller step or a larger λ).")
 
 
-def check_alpha(alpha) -> float:
-    """α (a step size / learning rate) must be a finite number > 0."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha (α, the step size / learning rate) must be a finite number > 0, got {alpha!r}.")
-    return float(alpha)
+def check_in_place(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """P, Q checked as finite factors of ``data``, and usable for an in-place update (no hidden copy)."""
+    P_checked, Q_checked = check_factors(P, Q, data)
+    for name, given, checked in (("P", P, P_checked), ("Q", Q, Q_checked)):
+        if checked is not given or not checked.flags.writeable:
+            raise ValueError(f"{name} is updated in place, so it must be a writeable C-contiguous float64 "
+                             f"numpy array; got {type(given).__name__}"
+                             f"{'' if not hasattr(given, 'dtype') else f' of dtype {given.dtype}'}. "
+                             f"Pass {name} = np.ascontiguousarray({name}, dtype=float) (a copy) and keep it.")
+    check_finite(P=P_checked, Q=Q_checked)
+    if np.may_share_memory(P_checked, Q_checked):
+        raise ValueError("P and Q share memory; pass separate arrays (e.g. P.copy(), Q.copy()).")
+    return P_checked, Q_checked
+
+
+def check_rng(rng) -> np.random.Generator:
+    """None → default_rng(0); otherwise a numpy Generator (the one returned by init_factors)."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator (e.g. the one returned by init_factors) or None, "
+                         f"got {type(rng).__name__}; for a seed use np.random.default_rng(seed).")
+    return rng

@@ -10,7 +10,7 @@ and every item row takes the slides' step (MATH §5.1), starting from its curren
 
 The user sweep is the same with Q⁽ˡ⁺¹⁾ fixed (Appendix A E7).  ``w_i`` is 1 for
 ``reg_mode="mean"`` (eq. 1) and |U_i|/|Ω| for ``"weighted"`` (MATH §6.4).  One
-numba kernel, :func:`block_gd_rows`, runs both sweeps with the roles swapped.
+numba kernel, ``_kernels.block_gd_rows``, runs both sweeps with the roles swapped.
 Step sizes (MATH §5.2): ``"block"`` α_i = 1/L_i, ``"block_trace"`` α_i = 1/L̄_i
 (the default: cheap and never increases F), ``"global"`` one α = 1/max_i L̄_i,
 or a float (the slides' fixed α, which may diverge).
@@ -18,112 +18,47 @@ or a float (the slides' fixed α, which may diverge).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
-from numba import njit
 
-from ._validate import check_data, check_factors, check_finite, check_lam
+from ._kernels import block_curvature, block_gd_rows
+from ._validate import check_data, check_factors, check_finite, check_lam, check_reg_mode, check_scalar
 from .data import Compressed, Ratings
-from .als import gather_rows, gram
-from .gradient import penalty_weights
-from .objective import FASTMATH
+from .objectives import penalty_weights
 
-__all__ = ["block_gd_step", "als_gd_iteration", "block_gd_rows", "block_curvature", "STEPS"]
+__all__ = ["block_gd_step", "als_gd_iteration", "STEPS"]
 
 #: The named step-size rules of MATH §5.2 (a positive float is the slides' fixed α).
 STEPS = ("block", "block_trace", "global")
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def block_curvature(F, indptr, index, exact, out):
-    """out[r] = λ_max(Σ_{u∈U_r} f_u f_uᵀ) (``exact``) or its upper bound Σ‖f_u‖² (MATH §5.2); 0 for empty rows."""
-    K = F.shape[1]
-    n_rows = indptr.shape[0] - 1
-    longest = 0
-    for r in range(n_rows):
-        longest = max(longest, indptr[r + 1] - indptr[r])
-    XT = np.empty((K, longest))
-    A = np.empty((K, K))
-    for r in range(n_rows):
-        start = indptr[r]
-        end = indptr[r + 1]
-        if start == end:
-            out[r] = 0.0
-        elif exact:
-            gather_rows(F, index, start, end, XT)
-            gram(XT, end - start, A)
-            out[r] = np.linalg.eigvalsh(A)[-1]
-        else:
-            s = 0.0
-            for j in range(start, end):
-                for k in range(K):
-                    s += F[index[j], k] * F[index[j], k]
-            out[r] = s
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def block_gd_rows(F, G, indptr, index, values, lam_w, n_omega, alpha, n_steps, tol, out):
-    """Row r of ``out`` ← G[r] after GD steps q ← q − 2α_r(−(1/|Ω|)Σ f(r − fᵀq) + λw_r q) (Algorithm 3 line 7/11).
-
-    Takes ``n_steps`` steps, or with ``tol >= 0`` stops early once ‖∇g_r‖ ≤ tol.
-    Each step recomputes the residuals against the current q: O(|U_r| K).
-    Returns the number of rows that still had ‖∇g_r‖ > tol (0 when tol < 0).
-    """
-    K = F.shape[1]
-    half_grad = np.empty(K)                    # the slides' bracket, ∇g_r(q) / 2
-    not_converged = 0
-    for r in range(indptr.shape[0] - 1):
-        q = out[r]
-        q[:] = G[r]                            # warm start from the current row
-        converged = tol < 0.0
-        for _ in range(n_steps):
-            for k in range(K):
-                half_grad[k] = lam_w[r] * q[k]
-            for j in range(indptr[r], indptr[r + 1]):
-                p = F[index[j]]
-                e = values[j]                  # e = r_ui − p_uᵀq, the residual at the current q
-                for k in range(K):
-                    e -= p[k] * q[k]
-                c = e / n_omega
-                for k in range(K):
-                    half_grad[k] -= c * p[k]
-            if tol >= 0.0:
-                norm2 = 0.0
-                for k in range(K):
-                    norm2 += half_grad[k] * half_grad[k]
-                if 2.0 * np.sqrt(norm2) <= tol:
-                    converged = True
-                    break
-            for k in range(K):
-                q[k] -= 2.0 * alpha[r] * half_grad[k]
-        if not converged:
-            not_converged += 1
-    return not_converged
-
-
 # ---------------------------------------------------------------------------------------------- checks
-def _check_inner(inner_steps, step, tol_inner, max_inner):
+def check_inner_steps(inner_steps):
+    """L: a positive integer, or "exact" (GD on each block until convergence)."""
     if isinstance(inner_steps, str):
         if inner_steps != "exact":
             raise ValueError(f"inner_steps must be a positive integer (L, the number of GD steps per block) "
                              f"or 'exact' (GD until convergence), got {inner_steps!r}.")
-    elif isinstance(inner_steps, bool) or not isinstance(inner_steps, numbers.Integral) or inner_steps < 1:
-        raise ValueError(f"inner_steps must be a positive integer (L >= 1 GD steps per block) or 'exact', "
-                         f"got {inner_steps!r}.")
+        return inner_steps
+    return check_scalar(inner_steps, "inner_steps (L, the GD steps per block)", integer=True, low=1,
+                        hint=" or 'exact'")
+
+
+def check_block_step(step):
+    """A named rule of MATH §5.2 or a fixed α > 0."""
     if isinstance(step, str):
         if step not in STEPS:
             raise ValueError(f"step must be one of {STEPS} (MATH §5.2) or a positive float α, got {step!r}.")
-    elif (isinstance(step, bool) or not isinstance(step, numbers.Real) or not np.isfinite(step)
-          or step <= 0):
-        raise ValueError(f"step must be one of {STEPS} or a finite step size α > 0, got {step!r}.")
-    if (isinstance(tol_inner, bool) or not isinstance(tol_inner, numbers.Real) or not np.isfinite(tol_inner)
-            or tol_inner < 0):
-        raise ValueError(f"tol_inner must be a finite number >= 0 (the ‖∇g_i‖ at which 'exact' stops), "
-                         f"got {tol_inner!r}.")
-    if isinstance(max_inner, bool) or not isinstance(max_inner, numbers.Integral) or max_inner < 1:
-        raise ValueError(f"max_inner must be a positive integer (the step cap of 'exact'), got {max_inner!r}.")
+        return step
+    return check_scalar(step, "step (α, the step size)", low=0, strict=True, hint=f" or one of {STEPS}")
+
+
+def _check_inner(inner_steps, step, tol_inner, max_inner):
+    check_inner_steps(inner_steps)
+    check_block_step(step)
+    check_scalar(tol_inner, "tol_inner", low=0, hint=" (the ‖∇g_i‖ at which 'exact' stops)")
+    check_scalar(max_inner, "max_inner", integer=True, low=1, hint=" (the step cap of 'exact')")
 
 
 def _check_block(F, G, view, n_omega, w):
@@ -140,13 +75,12 @@ def _check_block(F, G, view, n_omega, w):
     if len(view.index) and view.index.max() >= F.shape[0]:
         raise ValueError(f"the view refers to row {view.index.max()} of F, which has only {F.shape[0]} rows: "
                          "pass P with data.by_item and Q with data.by_user.")
-    if isinstance(n_omega, bool) or not isinstance(n_omega, numbers.Integral) or n_omega < 1:
-        raise ValueError(f"n_omega must be |Ω|, a positive integer, got {n_omega!r}.")
+    check_scalar(n_omega, "n_omega (|Ω|)", integer=True, low=1)
     check_finite(F=F, G=G)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.shape != (G.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"w must hold one finite penalty weight >= 0 per row of G ({G.shape[0]}), "
-                         "e.g. from mfcore.gradient.penalty_weights.")
+                         "e.g. from mfcore.penalty_weights.")
     return F, G, w
 
 
@@ -190,7 +124,7 @@ def block_gd_step(F, G, view: Compressed, lam: float, n_omega: int, w, inner_ste
 
     Item sweep: ``block_gd_step(P, Q, data.by_item, lam, len(data), w_item)``; user sweep:
     ``block_gd_step(Q, P, data.by_user, lam, len(data), w_user)`` (weights from
-    :func:`mfcore.gradient.penalty_weights`).  ``inner_steps`` is L >= 1 or ``"exact"``
+    :func:`mfcore.penalty_weights`).  ``inner_steps`` is L >= 1 or ``"exact"``
     (GD until ‖∇g_i‖ <= ``tol_inner``, at most ``max_inner`` steps; recovers ALS).
     Returns a new array; F and G are not modified.
     """
@@ -211,11 +145,44 @@ def als_gd_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", in
     """
     data = check_data(data)
     lam = check_lam(lam)
-    w_user, w_item = penalty_weights(data, reg_mode)
+    w_user, w_item = penalty_weights(data, check_reg_mode(reg_mode))
     P, Q = check_factors(P, Q, data)
     check_finite(P=P, Q=Q)
     _check_inner(inner_steps, step, tol_inner, max_inner)
+    return _iteration(P, Q, data, lam, (w_user, w_item), inner_steps, step, tol_inner, max_inner)
+
+
+def _iteration(P, Q, data, lam, weights, inner_steps, step, tol_inner=1e-10, max_inner=10_000):
+    """Item sweep with P fixed, then user sweep with the new Q fixed, on checked arrays."""
+    w_user, w_item = weights
     n_omega = len(data)
     Q_new = _sweep(P, Q, data.by_item, lam, n_omega, w_item, inner_steps, step, tol_inner, max_inner)
     P_new = _sweep(Q_new, P, data.by_user, lam, n_omega, w_user, inner_steps, step, tol_inner, max_inner)
     return P_new, Q_new
+
+
+class ALSGD:
+    """ALS+GD inside :class:`mfcore.MF`: L = ``inner_steps`` GD steps per block, step rule of MATH §5.2."""
+
+    name = "als-gd"
+    step_rules = STEPS
+    default_max_iter = 200
+    default_tol = 1e-6
+    options = ("inner_steps",)
+
+    @staticmethod
+    def default_step(options) -> str:
+        return "block_trace"
+
+    @staticmethod
+    def check_options(inner_steps=1, **_):
+        check_inner_steps(inner_steps)
+
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng=None, inner_steps=1, **_):
+        self.data, self.lam, self.step, self.L = data, lam, step, inner_steps
+        self.weights = penalty_weights(data, reg_mode)
+
+    def iterate(self, P, Q, it, F_prev):
+        """One ALS+GD iteration (Algorithm 3); α is reported for a fixed step, NaN for per-row rules."""
+        P, Q = _iteration(P, Q, self.data, self.lam, self.weights, self.L, self.step)
+        return P, Q, (np.nan if isinstance(self.step, str) else float(self.step))

@@ -12,72 +12,44 @@ with the per-sample gradients of MATH §6.1 (coefficients λ_u, λ_i of §6.4)::
 A row met several times in a batch gets the sum of its contributions; rows not
 in the batch do not change.  B = |Ω| is one full GD step on F ("mean") or G
 ("weighted"); B = 1 is Algorithm 5 with ``order="simultaneous"``.
+The loop is the kernel ``_kernels.bgd_epoch_kernel``.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from numba import njit
 
-from ._validate import check_alpha, check_data, check_factors, check_lam, check_reg_mode
+from ._kernels import bgd_epoch_kernel
+from ._validate import (check_data, check_factors, check_in_place, check_lam, check_reg_mode, check_rng,
+                        check_scalar, check_step, renamed_step)
 from .data import Ratings
-from .gradient import loss_gradient_kernel
-from .objective import FASTMATH, residuals
-from .sgd import check_in_place, check_rng, sample_penalty_coefficients, shuffled
+from .objectives import residuals
+from .sampling import sample_penalty_coefficients, shuffled
 
-__all__ = ["bgd_epoch_kernel", "bgd_epoch", "per_sample_gradients"]
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, B, dP, dQ):
-    """Batches of B shuffled samples: ĝ from the values before the batch, then Θ ← Θ − αĝ (slides' BGD, §6.5).
-
-    ``dP``, ``dQ`` must be zero on entry; only the rows a batch touches are
-    accumulated and reset, so a batch costs O(B·K).
-    """
-    K = P.shape[1]
-    N = ratings.shape[0]
-    for start in range(0, N, B):
-        stop = min(start + B, N)
-        # Σ ∇ℓ_ui over the batch, Θ frozen: the loss part −2e·q_i, −2e·p_u (the sparse-gradient kernel) ...
-        loss_gradient_kernel(P, Q, users[start:stop], items[start:stop], ratings[start:stop], 2.0, dP, dQ)
-        for k in range(start, stop):                   # ... plus each sample's penalty 2λ_u p_u, 2λ_i q_i
-            u = users[k]
-            i = items[k]
-            for f in range(K):
-                dP[u, f] += 2.0 * coef_user[u] * P[u, f]
-                dQ[i, f] += 2.0 * coef_item[i] * Q[i, f]
-        step = alpha / (stop - start)                  # α/|b|
-        for k in range(start, stop):                   # apply once per touched row, then reset it;
-            u = users[k]                               # a repeated row then subtracts 0 (no change)
-            i = items[k]
-            for f in range(K):
-                P[u, f] -= step * dP[u, f]
-                dP[u, f] = 0.0
-                Q[i, f] -= step * dQ[i, f]
-                dQ[i, f] = 0.0
+__all__ = ["bgd_epoch", "per_sample_gradients"]
 
 
-def bgd_epoch(P, Q, data: Ratings, lam: float, alpha: float, batch_size: int, reg_mode: str = "mean",
-              rng=None) -> None:
+def check_batch_size(batch_size, n_omega: int | None = None) -> int:
+    where = "" if n_omega is None else f" (1 = SGD, |Ω| = {n_omega} = one full GD step)"
+    return check_scalar(batch_size, "batch_size (B)", integer=True, low=1, hint=where)
+
+
+def bgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, batch_size: int | None = None,
+              reg_mode: str = "mean", rng=None, *, alpha=None) -> None:
     """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD, MATH §6.5).
 
     ``rng`` is a ``numpy.random.Generator``, the same one every epoch (``None``: ``default_rng(0)``).
     """
+    step = renamed_step(step, "bgd_epoch", alpha=alpha)
     data = check_data(data)
     P, Q = check_in_place(P, Q, data)
     lam = check_lam(lam)
-    alpha = check_alpha(alpha)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size (B) must be an integer >= 1 (1 = SGD, |Ω| = {len(data)} = one full GD "
-                         f"step), got {batch_size!r}.")
+    step = check_step(step)
+    B = check_batch_size(batch_size, len(data))
     reg_mode = check_reg_mode(reg_mode)
     rng = check_rng(rng)
     coef_user, coef_item = sample_penalty_coefficients(data, lam, reg_mode)
-    users, items, ratings = shuffled(data, rng)
-    bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, min(int(batch_size), len(data)),
+    bgd_epoch_kernel(P, Q, *shuffled(data, rng), coef_user, coef_item, step, min(B, len(data)),
                      np.zeros_like(P), np.zeros_like(Q))
 
 
@@ -96,3 +68,36 @@ def per_sample_gradients(P, Q, data: Ratings, lam: float, reg_mode: str = "mean"
     grad_p = -2.0 * e * q + 2.0 * coef_user[data.users, None] * p
     grad_q = -2.0 * e * p + 2.0 * coef_item[data.items, None] * q
     return grad_p, grad_q
+
+
+class BGD:
+    """Mini-batch GD inside :class:`mfcore.MF`: B = ``batch_size``, a float step or a schedule ``epoch -> α``."""
+
+    name = "bgd"
+    step_rules: tuple = ()
+    schedules = True
+    in_place = True
+    default_max_iter = 100
+    default_tol = 0.0                          # noisy objective: the tolerance rule is off (MATH §7)
+    options = ("batch_size",)
+
+    @staticmethod
+    def default_step(options) -> float:
+        """min(0.005·B, 2): a batch step moves like B SGD steps of 0.005 (MATH §6.5), capped for large B."""
+        return min(0.005 * options.get("batch_size", 256), 2.0)
+
+    @staticmethod
+    def check_options(batch_size=256, **_):
+        check_batch_size(batch_size)
+
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng, batch_size=256, **_):
+        self.data, self.rng, self.B = data, rng, min(int(batch_size), len(data))
+        self.schedule = step if callable(step) else (lambda epoch, a=float(step): a)
+        self.coef_user, self.coef_item = sample_penalty_coefficients(data, lam, reg_mode)
+
+    def iterate(self, P, Q, it, F_prev):
+        """One shuffled mini-batch epoch in place; returns (P, Q, α)."""
+        alpha = float(self.schedule(it - 1))
+        bgd_epoch_kernel(P, Q, *shuffled(self.data, self.rng), self.coef_user, self.coef_item, alpha, self.B,
+                         np.zeros_like(P), np.zeros_like(Q))
+        return P, Q, alpha

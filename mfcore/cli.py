@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .cv import grid_search
 from .data import Ratings
 from .datasets import DATASETS, load_data
 from .estimator import SOLVERS
-from .hpo import bayes_search, compare_searches, random_search
+from .selection import bayes_search, compare_searches, grid_search, random_search
 from .split import train_test_split
 
 __all__ = ["main", "summary"]
@@ -91,14 +90,25 @@ def _cv_arg(text: str):
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"--cv must be a hold-out fraction like 0.2 or a number of folds like 5, got {text!r}") from None
+        raise ValueError(f"--cv must be a hold-out fraction like 0.2 or a number of folds like 5, "
+                         f"got {text!r}") from None
     return int(value) if value >= 1 and value == int(value) else value
+
+
+def _step_arg(text: str):
+    """--step: a number (the step size α) or the name of a solver's step-size rule (e.g. auto, block_trace)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _fit_options(args) -> dict:
     options = {"reg_mode": args.reg_mode}
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
+    if args.step is not None:
+        options["step"] = _step_arg(args.step)
     return options
 
 
@@ -107,6 +117,10 @@ def _prepare(args):
     data = load_data(args.data, seed=args.seed)
     train, test = train_test_split(data, test_size=args.test_size, seed=args.seed)
     return data, train, test
+
+
+def _cv_words(cv) -> str:
+    return f"a {cv} hold-out" if isinstance(cv, float) else f"{cv} folds"
 
 
 def _report(args, data, train, test, res, out: Path, files: dict, started: float) -> None:
@@ -124,10 +138,10 @@ def _report(args, data, train, test, res, out: Path, files: dict, started: float
     files["best"].write_text(json.dumps(best, indent=2) + "\n")
     b = res.best_params
     lines = [
-        f"mfcore {args.command}: {args.data} ({data.n_users:,} users, {data.n_items:,} items, {len(data):,} ratings), "
-        f"solver {args.solver}, {res.method} search",
+        f"mfcore {args.command}: {args.data} ({data.n_users:,} users, {data.n_items:,} items, "
+        f"{len(data):,} ratings), solver {args.solver}, {res.method} search",
         f"  split          train {len(train):,} / test {len(test):,} (anchored, seed {args.seed}); "
-        f"tuning on {'a ' + str(args.cv) + ' hold-out' if isinstance(args.cv, float) else str(args.cv) + ' folds'} of train",
+        f"tuning on {_cv_words(args.cv)} of train",
         f"  best           K* = {b['K']}, λ* = {b['lam']:.3g}   (validation RMSE {res.best_valid_rmse:.4f})",
     ]
     for advice in res.advice:
@@ -219,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--test-size", type=float, default=0.2, help="share of ratings kept for the test (0.2)")
         p.add_argument("--reg-mode", default="mean", choices=("mean", "weighted"), help="objective (default eq. 1)")
         p.add_argument("--max-iter", type=int, default=None, help="iterations / epochs per fit")
+        p.add_argument("--step", default=None,
+                       help="step size α of gd, als-gd, sgd, bgd: a number, or a rule (gd: auto, armijo, "
+                            "lipschitz; als-gd: block_trace, block, global); default: the solver's own")
         p.add_argument("--n-jobs", type=int, default=1, help="parallel worker processes (default 1)")
         p.add_argument("--seed", type=int, default=0, help="seed of data, splits and fits (default 0)")
         p.add_argument("--out", default="results", help="output folder (default results/)")

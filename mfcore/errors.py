@@ -31,6 +31,13 @@ class DivergenceError(RuntimeError):
         self.history = history
 
 
+class NotFittedError(ValueError, AttributeError, RuntimeError):
+    """An estimator was used before ``fit`` (ValueError and AttributeError, as scikit-learn's NotFittedError).
+
+    Also a RuntimeError, which MF raised here before this class existed: ``except RuntimeError`` keeps working.
+    """
+
+
 class ObjectiveIncreaseWarning(UserWarning):
     """A deterministic fixed-step solver increased the objective (MATH §3.4)."""
 

@@ -1,40 +1,45 @@
-"""``MF``: one estimator for every solver of the lecture (scikit-learn / Surprise style).
+"""``MF``: one estimator for every solver of the lecture (the scikit-learn estimator protocol).
 
     model = MF(K=10, lam=1e-4, solver="als").fit(train, valid)
     model.predict(users, items); model.rmse(test); model.history_
 
-The estimator is thin: each iteration calls the slide-shaped function of the
-solver's own module (``als_iteration``, ``gd_step``/``armijo_step``,
-``als_gd_iteration``, ``sgd_epoch``, ``bgd_epoch``); this file only adds what
-all solvers share (MATH §7): the initial point (§8.1), the history, the
-termination rules (tolerance, budget, early stopping on validation) and the
-divergence checks (§3.4).
+The estimator is thin: each solver module owns its options and defaults and a small class whose
+``iterate`` runs one iteration on checked arrays (``als.ALS``, ``gd.GD``, ``als_gd.ALSGD``,
+``sgd.SGD``, ``bgd.BGD``); this file only adds what all solvers share (MATH §7): the initial
+point (§8.1), the history, the termination rules (tolerance, budget, early stopping on
+validation) and the divergence checks (§3.4).  ``get_params``/``set_params``/``repr`` follow
+scikit-learn (so ``sklearn.base.clone`` works) without importing it: the parameters are
+declared once, in the signature of ``__init__``.
 """
 
 from __future__ import annotations
 
-import numbers
+import inspect
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from ._validate import check_data, check_K, check_lam, check_reg_mode
+from ._kernels import residuals_kernel
+from ._validate import (check_data, check_K, check_lam, check_reg_mode, check_scalar, check_step, renamed_step)
+from .als import ALS
+from .als_gd import ALSGD
+from .bgd import BGD
 from .data import Ratings
-from .errors import DivergenceError, ObjectiveIncreaseWarning
-from .init import init_factors
-from .objective import mse, penalty, predict
+from .errors import DivergenceError, NotFittedError, ObjectiveIncreaseWarning
+from .gd import GD
+from .initialization import init_factors
+from .objectives import _penalty, predict, sum_squares
 from .progress import progress
+from .sgd import SGD
 
 __all__ = ["MF", "SOLVERS"]
 
-SOLVERS = ("als", "gd", "als-gd", "sgd", "bgd")
+#: solver name → the class that runs it (each defined in the solver's own module).
+SOLVER_CLASSES = {cls.name: cls for cls in (ALS, GD, ALSGD, SGD, BGD)}
+SOLVERS = tuple(SOLVER_CLASSES)
 
-# Budgets that converge on ml-100k-sized data with the default step sizes.
-_DEFAULT_MAX_ITER = {"als": 200, "gd": 1000, "als-gd": 200, "sgd": 50, "bgd": 100}
-# MATH §7: the tolerance rule is for the monotone solvers; off for the noisy ones.
-_DEFAULT_TOL = {"als": 1e-6, "gd": 1e-9, "als-gd": 1e-6, "sgd": 0.0, "bgd": 0.0}
 _DEFAULT_LAM = {"mean": 1e-4, "weighted": 0.05}
 EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (MATH §3.4)
 
@@ -61,13 +66,13 @@ class MF:
     tol : float, optional
         Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (MATH §7).  Default 1e-6 (ALS, ALS+GD),
         1e-9 (GD, whose slow phase has tiny relative decreases), 0 = off (SGD, BGD: noisy objective).
-    lr : float, str or callable, optional
-        Step size α.  gd: "auto" (Armijo backtracking, default), "lipschitz" (α = 1/L̂(Θ⁽ˡ⁾)) or a
-        fixed float.  als-gd: "block_trace" (default, α_i = 1/L̄_i per row), "block", "global" or
-        a float.  sgd: a float (default 0.005: on MovieLens 0.01 left a noise floor above the
-        global-mean RMSE) or a callable ``epoch -> α`` (a schedule).
+    step : float, str or callable, optional
+        The step size α (learning rate; formerly ``lr``).  gd: "auto" (Armijo backtracking, default),
+        "lipschitz" (α = 1/L̂(Θ⁽ˡ⁾)) or a fixed float.  als-gd: "block_trace" (default, α_i = 1/L̄_i
+        per row), "block", "global" or a float.  sgd: a float (default 0.005: on MovieLens 0.01 left
+        a noise floor above the global-mean RMSE) or a callable ``epoch -> α`` (a schedule).
         bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, MATH §6.5,
-        capped for large B) or a callable.  For B near |Ω| prefer solver="gd" (Armijo steps).
+        capped for large B) or a callable.  For B near |Ω| prefer solver="gd" (Armijo steps).  als: unused.
     batch_size : int
         B for "bgd" (default 256); B = |Ω| is one full GD step per epoch.
     inner_steps : int or "exact"
@@ -77,96 +82,111 @@ class MF:
         (needs ``valid`` in :meth:`fit`); the best iterate is restored.
     seed : int
         Seeds the initial factors (the same for every solver, MATH §8.1) and the shuffles.
-    sigma0 : float or str
-        Std of the initial factors (default 0.1), see :func:`mfcore.init.init_factors`.
-    order : {"sequential", "simultaneous"}
-        SGD update order: the slides' (q_i first, p_u with the new q_i) or both from old values.
     verbose : bool
         Show a progress bar (never under grading or tests).
+    sigma0 : float or str
+        Std of the initial factors (default 0.1), see :func:`mfcore.init_factors`.
+    order : {"sequential", "simultaneous"}
+        SGD update order: the slides' (q_i first, p_u with the new q_i) or both from old values.
+    min_delta : float
+        Early stopping counts a validation RMSE as better only if it improves by more than this.
+    restore_best : bool
+        After early stopping, keep the best iterate (default) rather than the last.
 
     Attributes (after fit)
     ----------------------
     P_, Q_ : the factors.  history_ : DataFrame, one row per iteration (0 = the initial point) with
     ``objective`` (eq. 1), ``target`` (G_λ, when reg_mode="weighted"), ``train_rmse``,
-    ``valid_rmse``, ``step``, ``seconds``.  stop_reason_ : "tol", "max_iter" or "early_stopping".
-    n_iter_ : iterations run.  global_mean_ : μ of the training ratings.
+    ``valid_rmse``, ``step``, ``seconds``.  stop_reason_ : "tol", "max_iter", "early_stopping" or
+    "callback".  n_iter_ : iterations run.  global_mean_ : μ of the training ratings.
     """
 
     def __init__(self, K: int = 10, lam: float | None = None, solver: str = "als", reg_mode: str = "mean",
-                 max_iter: int | None = None, tol: float | None = None, lr=None, batch_size: int = 256,
+                 max_iter: int | None = None, tol: float | None = None, step=None, batch_size: int = 256,
                  inner_steps: int | str = 1, patience: int | None = None, seed=0, verbose: bool = False,
                  sigma0: float | str = 0.1, order: str = "sequential", min_delta: float = 0.0,
-                 restore_best: bool = True):
-        self.K = K
-        self.lam = lam
-        self.solver = solver
-        self.reg_mode = reg_mode
-        self.max_iter = max_iter
-        self.tol = tol
-        self.lr = lr
-        self.batch_size = batch_size
-        self.inner_steps = inner_steps
-        self.patience = patience
-        self.seed = seed
-        self.verbose = verbose
-        self.sigma0 = sigma0
-        self.order = order
-        self.min_delta = min_delta
-        self.restore_best = restore_best
+                 restore_best: bool = True, *, lr=None):
+        step = renamed_step(step, "MF", lr=lr)
+        given = locals()
+        for name in self._param_names():
+            setattr(self, name, given[name])
+
+    # ------------------------------------------------------------------ the scikit-learn protocol
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The parameters, read from the signature of ``__init__`` (declared once), without deprecated aliases."""
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor parameters by name (scikit-learn protocol; MF has no nested estimators)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "MF":
+        """Set constructor parameters by name and return self (scikit-learn protocol)."""
+        if "lr" in params:
+            params["step"] = renamed_step(params.get("step"), "MF.set_params", lr=params.pop("lr"))
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"MF has no parameter {name!r}; valid parameters: {', '.join(valid)}.")
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
-        return (f"MF(K={self.K}, lam={self.lam}, solver={self.solver!r}, reg_mode={self.reg_mode!r}, "
-                f"seed={self.seed})")
-
-    def get_params(self) -> dict:
-        """The constructor arguments (scikit-learn style)."""
-        return {k: getattr(self, k) for k in (
-            "K", "lam", "solver", "reg_mode", "max_iter", "tol", "lr", "batch_size", "inner_steps",
-            "patience", "seed", "verbose", "sigma0", "order", "min_delta", "restore_best")}
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"MF({args})"
 
     # ------------------------------------------------------------------ validation
-    def _resolved(self) -> dict:
-        """Check every argument before any work and fill in the solver-specific defaults."""
-        if self.solver not in SOLVERS:
+    def check_params(self) -> dict:
+        """Check every parameter before any work; returns them with the solver's defaults filled in."""
+        if self.solver not in SOLVER_CLASSES:
             raise ValueError(f"unknown solver {self.solver!r}: choose one of {', '.join(SOLVERS)}.")
-        s = self.solver
+        solver = SOLVER_CLASSES[self.solver]
         reg_mode = check_reg_mode(self.reg_mode)
-        K = check_K(self.K)
-        lam = check_lam(_DEFAULT_LAM[reg_mode] if self.lam is None else self.lam)
-        max_iter = _DEFAULT_MAX_ITER[s] if self.max_iter is None else self.max_iter
-        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-            raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}.")
-        tol = _DEFAULT_TOL[s] if self.tol is None else self.tol
-        if not isinstance(tol, numbers.Real) or not tol >= 0:
-            raise ValueError(f"tol must be a number >= 0 (0 turns the tolerance rule off), got {tol!r}.")
-        if self.patience is not None and (not isinstance(self.patience, numbers.Integral) or self.patience < 1):
-            raise ValueError(f"patience must be None or an integer >= 1, got {self.patience!r}.")
-        B = self.batch_size
-        if isinstance(B, bool) or not isinstance(B, numbers.Integral) or B < 1:
-            raise ValueError(f"batch_size (B) must be an integer >= 1, got {B!r}.")
-        L = self.inner_steps
-        if L != "exact" and (isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1):
-            raise ValueError(f"inner_steps (L) must be an integer >= 1 or 'exact', got {L!r}.")
-        if self.order not in ("sequential", "simultaneous"):
-            raise ValueError(f"order must be 'sequential' (the slides') or 'simultaneous', got {self.order!r}.")
-        lr = self.lr
-        if lr is None:
-            lr = {"gd": "auto", "als-gd": "block_trace", "sgd": 0.005, "bgd": min(0.005 * B, 2.0), "als": None}[s]
-        allowed = {"gd": ("auto", "armijo", "lipschitz"), "als-gd": ("block_trace", "block", "global")}
-        if s == "als":
-            pass
-        elif isinstance(lr, str):
-            if lr not in allowed.get(s, ()):
-                names = allowed.get(s, ())
-                raise ValueError(f"lr={lr!r} is not a step-size rule of solver {s!r}: use a number > 0"
+        cfg = dict(solver=solver, reg_mode=reg_mode, K=check_K(self.K),
+                   lam=check_lam(_DEFAULT_LAM[reg_mode] if self.lam is None else self.lam))
+        max_iter = solver.default_max_iter if self.max_iter is None else self.max_iter
+        cfg["max_iter"] = check_scalar(max_iter, "max_iter", integer=True, low=1)
+        tol = solver.default_tol if self.tol is None else self.tol
+        cfg["tol"] = check_scalar(tol, "tol", low=0, hint=" (0 turns the tolerance rule off)")
+        if self.patience is not None:
+            check_scalar(self.patience, "patience", integer=True, low=1, hint=" (or None)")
+        check_scalar(self.min_delta, "min_delta", low=0)
+        # Every solver's own options are checked whichever solver runs (a typo never waits for a switch).
+        options = {"batch_size": self.batch_size, "inner_steps": self.inner_steps, "order": self.order}
+        for cls in SOLVER_CLASSES.values():
+            cls.check_options(**options)
+        cfg["options"] = {k: options[k] for k in solver.options}
+        cfg["step"] = self._check_step(solver, solver.default_step(options) if self.step is None else self.step)
+        return cfg
+
+    @staticmethod
+    def _check_step(solver, step):
+        if solver.name == "als":
+            return step                                  # ALS has no step size
+        if isinstance(step, str):
+            if step not in solver.step_rules:
+                names = solver.step_rules
+                raise ValueError(f"step={step!r} is not a step-size rule of solver {solver.name!r}: use a number > 0"
                                  + (f" or one of {names}." if names else " or a callable epoch -> α."))
-        elif callable(lr):
-            if s not in ("sgd", "bgd"):
-                raise ValueError(f"a learning-rate schedule (callable) is for 'sgd' and 'bgd', not {s!r}.")
-        elif isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr (the step size α) must be a finite number > 0, got {lr!r}.")
-        return dict(K=K, lam=lam, reg_mode=reg_mode, max_iter=int(max_iter), tol=float(tol), lr=lr,
-                    B=int(B), L=L)
+            return step
+        if callable(step):
+            if not getattr(solver, "schedules", False):
+                raise ValueError(f"a step-size schedule (callable) is for 'sgd' and 'bgd', not {solver.name!r}.")
+            return step
+        return check_step(step)
+
+    def _check_fit_data(self, train, valid):
+        train = check_data(train, "train")
+        if valid is not None:
+            valid = check_data(valid, "valid")
+            if valid.shape != train.shape:
+                raise ValueError(f"valid has shape {valid.shape} but train has {train.shape}: split both "
+                                 "from the same Ratings (e.g. mfcore.train_test_split) so indices agree.")
+        if self.patience is not None and valid is None:
+            raise ValueError("patience (early stopping) needs validation data: call fit(train, valid).")
+        return train, valid
 
     # ------------------------------------------------------------------ fitting
     def fit(self, train: Ratings, valid: Ratings | None = None, callback=None) -> "MF":
@@ -176,66 +196,43 @@ class MF:
         history row (a dict); returning True stops the fit with ``stop_reason_ == "callback"``
         (used for pruning in :func:`mfcore.bayes_search`).
         """
-        cfg = self._resolved()
-        train = check_data(train, "train")
-        if valid is not None:
-            valid = check_data(valid, "valid")
-            if valid.shape != train.shape:
-                raise ValueError(f"valid has shape {valid.shape} but train has {train.shape}: split both "
-                                 "from the same Ratings (e.g. mfcore.train_test_split) so indices agree.")
-        if self.patience is not None and valid is None:
-            raise ValueError("patience (early stopping) needs validation data: call fit(train, valid).")
-        lam, reg_mode = cfg["lam"], cfg["reg_mode"]
-        P, Q, rng = init_factors(train, cfg["K"], self.seed, self.sigma0)
-        step = _make_step(self.solver, train, cfg, rng, self.order)
-        weighted = reg_mode == "weighted"
+        cfg = self.check_params()                                  # 1. every argument, before any work
+        train, valid = self._check_fit_data(train, valid)
+        P, Q, rng = init_factors(train, cfg["K"], self.seed, self.sigma0)       # 2. the shared start (§8.1)
+        solver = cfg["solver"](train, cfg["lam"], cfg["reg_mode"], cfg["step"], rng, **cfg["options"])
+        history = _History(train, valid, cfg["lam"], cfg["reg_mode"])
+        P, Q, stop_reason, best_iter = self._iterate(solver, history, P, Q, cfg, callback)   # 3. the loop
+        self._set_fitted(train, P, Q, history, stop_reason, best_iter, cfg)                  # 4. the results
+        return self
 
-        rows: list[dict] = []
-        start = time.perf_counter()
-
-        def record(it, P, Q, alpha):
-            mse_ = mse(P, Q, train)
-            row = {"iteration": it, "objective": mse_ + lam * penalty(P, Q, train, "mean")}
-            if weighted:
-                row["target"] = mse_ + lam * penalty(P, Q, train, "weighted")
-            row["train_rmse"] = np.sqrt(mse_)
-            row["valid_rmse"] = _rmse(P, Q, valid) if valid is not None else np.nan
-            row["step"] = alpha
-            row["seconds"] = time.perf_counter() - start
-            rows.append(row)
-            return row
-
-        first = record(0, P, Q, np.nan)
-        track = "target" if weighted else "objective"
-        F_start = first[track]
-        best = (first["valid_rmse"], 0, P, Q)
+    def _iterate(self, solver, history, P, Q, cfg, callback):
+        """Algorithm's outer loop: one solver iteration, its history row, the checks and the stopping rules."""
+        in_place = getattr(solver, "in_place", False)          # SGD/BGD update P, Q in place: keep copies
+        first = history.record(0, P, Q, np.nan)
+        track, F_start = history.track, first[history.track]
+        best = (first["valid_rmse"], 0, P.copy(), Q.copy()) if in_place else (first["valid_rmse"], 0, P, Q)
         stop_reason, warned = "max_iter", False
-        bar = progress(range(1, cfg["max_iter"] + 1), desc=f"{self.solver} K={cfg['K']}",
-                       unit="epoch" if self.solver in ("sgd", "bgd") else "it", enabled=self.verbose)
+        name = solver.name
+        bar = progress(range(1, cfg["max_iter"] + 1), desc=f"{name} K={cfg['K']}",
+                       unit="epoch" if in_place else "it", enabled=self.verbose)
         for it in bar:
-            prev = rows[-1][track]
+            prev = history.last[track]
             with np.errstate(over="ignore", invalid="ignore"):
-                P_new, Q_new, alpha = step(P, Q, it, prev)
-                row = record(it, P_new, Q_new, alpha)
+                P, Q, alpha = solver.iterate(P, Q, it, prev)
+                row = history.record(it, P, Q, alpha)
             F = row[track]
-            if not (np.isfinite(F) and np.all(np.isfinite(P_new)) and np.all(np.isfinite(Q_new))) \
-                    or F > EXPLODE * max(F_start, 1.0):
-                what = "became non-finite" if not np.isfinite(F) else f"exploded to {F:.3g}"
-                raise DivergenceError(
-                    f"{self.solver} diverged at iteration {it} with step size α={_fmt(alpha)}: the objective "
-                    f"{what} (last finite value {prev:.6g}). {_hint(self.solver)}",
-                    history=pd.DataFrame(rows))
-            if self.solver in ("gd", "als-gd") and F > prev * (1 + 1e-10) + 1e-12 and not warned:
-                warnings.warn(f"{self.solver}: the objective increased at iteration {it} "
-                              f"({prev:.10g} -> {F:.10g}) with α={_fmt(alpha)}; {_hint(self.solver)}",
-                              ObjectiveIncreaseWarning, stacklevel=2)
+            _check_divergence(name, it, F, prev, F_start, P, Q, alpha, history)
+            if name in ("gd", "als-gd") and not warned and F > prev * (1 + 1e-10) + 1e-12:
+                warnings.warn(f"{name}: the objective increased at iteration {it} "
+                              f"({prev:.10g} -> {F:.10g}) with α={_fmt(alpha)}; {_hint(name)}",
+                              ObjectiveIncreaseWarning, stacklevel=3)
                 warned = True
-            P, Q = P_new, Q_new
-            bar.set_postfix(F=f"{F:.4g}", rmse=f"{row['train_rmse']:.4f}", refresh=False)
-            if valid is not None:
+            if self.verbose:
+                bar.set_postfix(F=f"{F:.4g}", rmse=f"{row['train_rmse']:.4f}", refresh=False)
+            if history.valid is not None:
                 v = row["valid_rmse"]
                 if v < best[0] - self.min_delta or not np.isfinite(best[0]):
-                    best = (v, it, P, Q)
+                    best = (v, it, P.copy(), Q.copy()) if in_place else (v, it, P, Q)
                 elif self.patience is not None and it - best[1] >= self.patience:
                     stop_reason = "early_stopping"
                     break
@@ -248,22 +245,24 @@ class MF:
         bar.close()
         if stop_reason == "early_stopping" and self.restore_best:
             P, Q = best[2], best[3]
+        return P, Q, stop_reason, best[1]
+
+    def _set_fitted(self, train, P, Q, history, stop_reason, best_iter, cfg):
         self.P_, self.Q_ = P, Q
-        self.history_ = pd.DataFrame(rows).set_index("iteration")
+        self.history_ = history.frame()
         self.stop_reason_ = stop_reason
         self.n_iter_ = int(self.history_.index[-1])
-        self.best_iter_ = best[1] if valid is not None else self.n_iter_
-        self.lam_ = lam
-        self.reg_mode_ = reg_mode
+        self.best_iter_ = best_iter if history.valid is not None else self.n_iter_
+        self.lam_ = cfg["lam"]
+        self.reg_mode_ = cfg["reg_mode"]
         self.global_mean_ = train.mean
         self.seen_users_ = train.user_counts > 0
         self.seen_items_ = train.item_counts > 0
-        return self
 
     # ------------------------------------------------------------------ using the fit
     def _check_fitted(self):
         if not hasattr(self, "P_"):
-            raise RuntimeError("this MF is not fitted yet: call fit(train) first.")
+            raise NotFittedError("this MF is not fitted yet: call fit(train) first.")
 
     def predict(self, users, items, cold_start: str = "zero") -> np.ndarray:
         """r̂_ui = p_uᵀq_i for index pairs; unseen users/items give 0 or μ (``cold_start``, MATH §9.7)."""
@@ -292,11 +291,57 @@ class MF:
         if data.shape != (self.P_.shape[0], self.Q_.shape[0]):
             raise ValueError(f"data has shape {data.shape} but the model was fitted on "
                              f"{(self.P_.shape[0], self.Q_.shape[0])}.")
-        return _rmse(self.P_, self.Q_, data)
+        return float(np.sqrt(_sse(self.P_, self.Q_, data) / len(data)))
 
 
-def _rmse(P, Q, data) -> float:
-    return float(np.sqrt(mse(P, Q, data)))
+def _sse(P, Q, data: Ratings, e=None) -> float:
+    """Σ e_ui² on ``data`` for checked factors (``e``: an optional |Ω| buffer)."""
+    e = residuals_kernel(P, Q, data.users, data.items, data.ratings, np.empty(len(data)) if e is None else e)
+    return sum_squares(e)
+
+
+class _History:
+    """One row per iteration: eq. (1), G_λ (weighted), train/valid RMSE, α, seconds; kernels on checked data."""
+
+    def __init__(self, train: Ratings, valid: Ratings | None, lam: float, reg_mode: str):
+        self.train, self.valid, self.lam = train, valid, lam
+        self.weighted = reg_mode == "weighted"
+        self.track = "target" if self.weighted else "objective"
+        self.e_train = np.empty(len(train))
+        self.e_valid = None if valid is None else np.empty(len(valid))
+        self.rows: list[dict] = []
+        self.start = time.perf_counter()
+
+    @property
+    def last(self) -> dict:
+        return self.rows[-1]
+
+    def record(self, it, P, Q, alpha) -> dict:
+        mse = _sse(P, Q, self.train, self.e_train) / len(self.train)
+        row = {"iteration": it, "objective": mse + self.lam * _penalty(P, Q, self.train, "mean")}
+        if self.weighted:
+            row["target"] = mse + self.lam * _penalty(P, Q, self.train, "weighted")
+        row["train_rmse"] = np.sqrt(mse)
+        row["valid_rmse"] = (float(np.sqrt(_sse(P, Q, self.valid, self.e_valid) / len(self.valid)))
+                             if self.valid is not None else np.nan)
+        row["step"] = alpha
+        row["seconds"] = time.perf_counter() - self.start
+        self.rows.append(row)
+        return row
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows).set_index("iteration")
+
+
+def _check_divergence(name, it, F, prev, F_start, P, Q, alpha, history) -> None:
+    """MATH §3.4: a non-finite objective or factor, or F > 1e6·max(F⁽⁰⁾, 1), raises DivergenceError."""
+    if np.isfinite(F) and F <= EXPLODE * max(F_start, 1.0) and np.isfinite(P).all() and np.isfinite(Q).all():
+        return
+    what = "became non-finite" if not np.isfinite(F) else f"exploded to {F:.3g}"
+    raise DivergenceError(
+        f"{name} diverged at iteration {it} with step size α={_fmt(alpha)}: the objective "
+        f"{what} (last finite value {prev:.6g}). {_hint(name)}",
+        history=pd.DataFrame(history.rows))
 
 
 def _fmt(alpha) -> str:
@@ -305,71 +350,9 @@ def _fmt(alpha) -> str:
 
 def _hint(solver: str) -> str:
     return {
-        "gd": "Reduce the step size lr or use lr='auto' (Armijo backtracking).",
-        "als-gd": "Reduce lr or use lr='block_trace' (a safe per-row step, the default).",
-        "sgd": "Reduce the learning rate lr (e.g. by 10x) or use a decaying schedule.",
-        "bgd": "Reduce the learning rate lr (e.g. by 10x) or use a larger batch_size.",
+        "gd": "Reduce the step size (step) or use step='auto' (Armijo backtracking).",
+        "als-gd": "Reduce the step or use step='block_trace' (a safe per-row step, the default).",
+        "sgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a decaying schedule.",
+        "bgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a larger batch_size.",
         "als": "ALS cannot diverge on valid data: check the ratings for huge values.",
     }[solver]
-
-
-def _make_step(solver: str, data: Ratings, cfg: dict, rng, order: str):
-    """A function (P, Q, iteration, F_prev) -> (P, Q, α) doing one iteration of ``solver``."""
-    lam, reg_mode, lr = cfg["lam"], cfg["reg_mode"], cfg["lr"]
-    if solver == "als":
-        from .als import als_iteration
-
-        def step(P, Q, it, F_prev):
-            P, Q = als_iteration(P, Q, data, lam, reg_mode)
-            return P, Q, np.nan
-        return step
-
-    if solver == "gd":
-        from .gd import armijo_step, gd_step, lipschitz_bound
-        if lr in ("auto", "armijo"):
-            state = {"trial": None}
-
-            def step(P, Q, it, F_prev):
-                if state["trial"] is None:
-                    state["trial"] = 1.0 / lipschitz_bound(P, Q, data, lam, reg_mode)
-                P, Q, alpha, _ = armijo_step(P, Q, data, lam, state["trial"], reg_mode, F0=F_prev)
-                state["trial"] = 2.0 * alpha if alpha > 0 else state["trial"]     # optional growth (§3.3)
-                return P, Q, alpha
-            return step
-        if lr == "lipschitz":
-            def step(P, Q, it, F_prev):
-                alpha = 1.0 / lipschitz_bound(P, Q, data, lam, reg_mode)
-                return (*gd_step(P, Q, data, lam, alpha, reg_mode), alpha)
-            return step
-
-        def step(P, Q, it, F_prev):
-            return (*gd_step(P, Q, data, lam, lr, reg_mode), float(lr))
-        return step
-
-    if solver == "als-gd":
-        from .als_gd import als_gd_iteration
-
-        def step(P, Q, it, F_prev):
-            P, Q = als_gd_iteration(P, Q, data, lam, reg_mode, inner_steps=cfg["L"], step=lr)
-            return P, Q, (float(lr) if isinstance(lr, numbers.Real) else np.nan)
-        return step
-
-    schedule = lr if callable(lr) else (lambda epoch, a=float(lr): a)
-    if solver == "sgd":
-        from .sgd import sgd_epoch
-
-        def step(P, Q, it, F_prev):
-            alpha = float(schedule(it - 1))
-            P, Q = P.copy(), Q.copy()
-            sgd_epoch(P, Q, data, lam, alpha, reg_mode, rng=rng, order=order)
-            return P, Q, alpha
-        return step
-
-    from .bgd import bgd_epoch
-
-    def step(P, Q, it, F_prev):
-        alpha = float(schedule(it - 1))
-        P, Q = P.copy(), Q.copy()
-        bgd_epoch(P, Q, data, lam, alpha, cfg["B"], reg_mode, rng=rng)
-        return P, Q, alpha
-    return step

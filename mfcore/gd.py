@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_alpha, check_data, check_factors, check_lam, check_reg_mode
+from ._kernels import block_curvature
+from ._validate import check_data, check_factors, check_lam, check_reg_mode, check_step, renamed_step
 from .data import Ratings
 from .errors import DivergenceError
-from .als_gd import block_curvature
-from .gradient import gradient, penalty_weights
-from .objective import objective, residuals, sum_squares
+from .gradients import _gradient
+from .objectives import _objective, penalty_weights, residuals, sum_squares
 
 __all__ = ["gd_step", "armijo_step", "lipschitz_bound"]
 
@@ -26,35 +26,55 @@ ARMIJO_BETA = 0.5
 MAX_HALVINGS = 50
 
 
-def gd_step(P, Q, data: Ratings, lam: float, alpha: float, reg_mode: str = "mean"):
-    """One GD step Θ ← Θ − α∇F(Θ) (slides' eq. 3) with a fixed α; returns new (P, Q)."""
-    alpha = check_alpha(alpha)
-    dP, dQ = gradient(P, Q, data, lam, reg_mode)
-    return P - alpha * dP, Q - alpha * dQ
+def _checked(P, Q, data, lam, reg_mode):
+    data = check_data(data)
+    lam = check_lam(lam)
+    reg_mode = check_reg_mode(reg_mode)
+    P, Q = check_factors(P, Q, data)
+    return P, Q, data, lam, reg_mode
 
 
-def armijo_step(P, Q, data: Ratings, lam: float, alpha_trial: float, reg_mode: str = "mean",
-                F0: float | None = None, c: float = ARMIJO_C, beta: float = ARMIJO_BETA):
+def gd_step(P, Q, data: Ratings, lam: float, step: float | None = None, reg_mode: str = "mean", *, alpha=None):
+    """One GD step Θ ← Θ − α∇F(Θ) (slides' eq. 3) with a fixed step α; returns new (P, Q)."""
+    step = check_step(renamed_step(step, "gd_step", alpha=alpha))
+    P, Q, data, lam, reg_mode = _checked(P, Q, data, lam, reg_mode)
+    return _gd_step(P, Q, data, lam, step, penalty_weights(data, reg_mode))
+
+
+def _gd_step(P, Q, data, lam, step, weights):
+    dP, dQ = _gradient(P, Q, data, lam, *weights)
+    return P - step * dP, Q - step * dQ
+
+
+def armijo_step(P, Q, data: Ratings, lam: float, step: float | None = None, reg_mode: str = "mean",
+                F0: float | None = None, c: float = ARMIJO_C, beta: float = ARMIJO_BETA, *, alpha_trial=None):
     """One GD step with Armijo backtracking (MATH §3.3); returns (P, Q, α used, F after).
 
-    Halve α from ``alpha_trial`` until F(Θ − αG) ≤ F(Θ) − c α ‖G‖_F², so F never increases.
+    Halve α from the trial ``step`` until F(Θ − αG) ≤ F(Θ) − c α ‖G‖_F², so F never increases.
     Raises :class:`DivergenceError` after 50 halvings.
     """
-    F0 = objective(P, Q, data, lam, reg_mode) if F0 is None else F0
-    dP, dQ = gradient(P, Q, data, lam, reg_mode)
+    step = check_step(renamed_step(step, "armijo_step", alpha_trial=alpha_trial))
+    P, Q, data, lam, reg_mode = _checked(P, Q, data, lam, reg_mode)
+    F0 = _objective(P, Q, data, lam, reg_mode) if F0 is None else F0
+    return _armijo_step(P, Q, data, lam, reg_mode, penalty_weights(data, reg_mode), step, F0, c, beta)
+
+
+def _armijo_step(P, Q, data, lam, reg_mode, weights, step, F0, c=ARMIJO_C, beta=ARMIJO_BETA, e=None):
+    """Armijo backtracking on checked arrays (``e``: an optional |Ω| residual buffer)."""
+    dP, dQ = _gradient(P, Q, data, lam, *weights)
     g2 = float(np.sum(dP * dP) + np.sum(dQ * dQ))
     if g2 == 0.0:                                   # stationary point: nothing to do
         return P, Q, 0.0, F0
-    alpha = float(alpha_trial)
+    alpha = float(step)
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(MAX_HALVINGS + 1):
             P_new, Q_new = P - alpha * dP, Q - alpha * dQ
-            F_new = objective(P_new, Q_new, data, lam, reg_mode)
+            F_new = _objective(P_new, Q_new, data, lam, reg_mode, e)
             if F_new <= F0 - c * alpha * g2:
                 return P_new, Q_new, alpha, F_new
             alpha *= beta
     raise DivergenceError(
-        f"gd: Armijo backtracking found no decrease after {MAX_HALVINGS} halvings from α={alpha_trial:.3g} "
+        f"gd: Armijo backtracking found no decrease after {MAX_HALVINGS} halvings from α={step:.3g} "
         f"(F={F0:.6g}); the objective may be non-finite near this point. Check the data, or start from a "
         "smaller initialisation (sigma0).")
 
@@ -66,12 +86,13 @@ def lipschitz_bound(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", exa
     The default cheap form, O(|Ω|K), replaces λ_max(Σ qqᵀ) by Σ‖q‖² and ‖E‖₂ by ‖E‖_F;
     ``exact=True`` uses eigenvalues and the spectral norm (small problems).
     """
-    data = check_data(data)
-    lam = check_lam(lam)
-    reg_mode = check_reg_mode(reg_mode)
-    P, Q = check_factors(P, Q, data)
+    P, Q, data, lam, reg_mode = _checked(P, Q, data, lam, reg_mode)
+    return _lipschitz_bound(P, Q, data, lam, penalty_weights(data, reg_mode), exact)
+
+
+def _lipschitz_bound(P, Q, data, lam, weights, exact=False) -> float:
     e = residuals(P, Q, data)
-    w_user, w_item = penalty_weights(data, reg_mode)
+    w_user, w_item = weights
     if exact:
         user_part = _max_block_eig(Q, data.by_user)             # max_u λ_max(Σ_{i∈I_u} q_i q_iᵀ)
         item_part = _max_block_eig(P, data.by_item)             # max_i λ_max(Σ_{u∈U_i} p_u p_uᵀ)
@@ -87,5 +108,41 @@ def lipschitz_bound(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", exa
 
 def _max_block_eig(F: np.ndarray, view) -> float:
     out = np.empty(len(view.indptr) - 1)
-    block_curvature(F, view.indptr, view.index, True, out)     # the per-row λ_max of ALS+GD's "block" step
+    block_curvature(F, view.indptr, view.index, True, out)     # the per-row λ_max (kernel shared with ALS+GD)
     return float(out.max())
+
+
+class GD:
+    """Full GD inside :class:`mfcore.MF`: step "auto"/"armijo" (backtracking, default), "lipschitz" or a float."""
+
+    name = "gd"
+    step_rules = ("auto", "armijo", "lipschitz")
+    default_max_iter = 1000
+    default_tol = 1e-9
+    options: tuple = ()
+
+    @staticmethod
+    def default_step(options) -> str:
+        return "auto"
+
+    @staticmethod
+    def check_options(**_):
+        pass
+
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng=None):
+        self.data, self.lam, self.reg_mode, self.step = data, lam, reg_mode, step
+        self.weights = penalty_weights(data, reg_mode)
+        self.trial = None                          # Armijo's next trial step
+        self.e = np.empty(len(data))               # residual buffer for the objective evaluations
+
+    def iterate(self, P, Q, it, F_prev):
+        """One GD iteration (eq. 3) with the chosen step rule; returns (P, Q, α)."""
+        d, lam, w = self.data, self.lam, self.weights
+        if self.step in ("auto", "armijo"):
+            if self.trial is None:
+                self.trial = 1.0 / _lipschitz_bound(P, Q, d, lam, w)
+            P, Q, alpha, _ = _armijo_step(P, Q, d, lam, self.reg_mode, w, self.trial, F_prev, e=self.e)
+            self.trial = 2.0 * alpha if alpha > 0 else self.trial      # optional growth (§3.3)
+            return P, Q, alpha
+        alpha = 1.0 / _lipschitz_bound(P, Q, d, lam, w) if self.step == "lipschitz" else float(self.step)
+        return (*_gd_step(P, Q, d, lam, alpha, w), alpha)

@@ -13,119 +13,97 @@ The per-sample penalty coefficients λ_u, λ_i depend on the objective
 (MATH §6.4): ``reg_mode="weighted"`` is the slides' SGD (λ_u = λ, it minimises
 G_λ), ``reg_mode="mean"`` uses λ|Ω|/|I_u| and λ|Ω|/|U_i|, the unbiased sample of
 eq. (1).  Unseen rows are never sampled, so they keep their value (0, §8.1).
+The loops are the kernels ``_kernels.sgd_update`` and ``_kernels.sgd_epoch_kernel``.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from numba import njit
 
-from ._validate import check_alpha, check_data, check_factors, check_finite, check_lam, check_reg_mode
+from . import _kernels
+from ._validate import (check_data, check_in_place, check_lam, check_reg_mode, check_rng, check_scalar, check_step,
+                        renamed_step)
 from .data import Ratings
-from .gradient import penalty_weights
-from .objective import FASTMATH
+from .sampling import sample_penalty_coefficients, shuffled
 
-__all__ = ["sgd_update", "sgd_epoch_kernel", "sgd_epoch", "sample_penalty_coefficients"]
+__all__ = ["sgd_update", "sgd_epoch", "ORDERS"]
 
 ORDERS = ("sequential", "simultaneous")
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")      # inlined into the sweep: 25-30% faster
-def sgd_update(p_u, q_i, r_ui, alpha, lam_u, lam_i, sequential=True):
+def sgd_update(p_u, q_i, r_ui, step=None, lam_u=0.0, lam_i=0.0, sequential=True, *, alpha=None) -> None:
     """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; MATH §6.2)."""
-    K = p_u.shape[0]
-    e = r_ui
-    for f in range(K):
-        e -= p_u[f] * q_i[f]
-    if sequential:
-        e_new = r_ui                                   # e' = r_ui − p_uᵀq_i(new), built while q_i changes
-        for f in range(K):
-            q_i[f] += 2.0 * alpha * (e * p_u[f] - lam_i * q_i[f])
-            e_new -= p_u[f] * q_i[f]
-        for f in range(K):
-            p_u[f] += 2.0 * alpha * (e_new * q_i[f] - lam_u * p_u[f])
-    else:
-        for f in range(K):                             # scalars keep the old q_if: no copy of q_i
-            p_f = p_u[f]
-            q_f = q_i[f]
-            q_i[f] = q_f + 2.0 * alpha * (e * p_f - lam_i * q_f)
-            p_u[f] = p_f + 2.0 * alpha * (e * q_f - lam_u * p_f)
+    step = check_step(renamed_step(step, "sgd_update", alpha=alpha))
+    for name, v in (("p_u", p_u), ("q_i", q_i)):
+        if not (isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype == np.float64 and v.flags.writeable):
+            raise ValueError(f"{name} is updated in place, so it must be a writeable 1-D float64 numpy array "
+                             f"(a row such as P[u]), got {type(v).__name__}"
+                             f"{'' if not hasattr(v, 'dtype') else f' of dtype {v.dtype}, shape {v.shape}'}.")
+    if p_u.shape != q_i.shape:
+        raise ValueError(f"p_u and q_i must have the same length K, got {p_u.shape[0]} and {q_i.shape[0]}.")
+    r_ui = check_scalar(r_ui, "r_ui")
+    lam_u = check_scalar(lam_u, "lam_u (λ_u)", low=0)
+    lam_i = check_scalar(lam_i, "lam_i (λ_i)", low=0)
+    _kernels.sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, bool(sequential))
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, sequential):
-    """Sweep the (already shuffled) samples in order, one SGD step each (Algorithm 5 lines 6–11)."""
-    for k in range(ratings.shape[0]):
-        u = users[k]
-        i = items[k]
-        sgd_update(P[u], Q[i], ratings[k], alpha, coef_user[u], coef_item[i], sequential)
+def check_order(order) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS} ('sequential' = the slides' Algorithm 5, the user "
+                         f"update uses the new q_i; 'simultaneous' = both use the old values), got {order!r}.")
+    return order
 
 
-def sample_penalty_coefficients(data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), MATH §6.3–6.4."""
-    w_user, w_item = penalty_weights(data, reg_mode)
-    scale = lam * len(data)
-
-    def per_row(w, counts):
-        out = np.zeros(len(counts))
-        seen = counts > 0
-        out[seen] = scale * w[seen] / counts[seen]
-        return out
-
-    return per_row(w_user, data.user_counts), per_row(w_item, data.item_counts)
-
-
-def sgd_epoch(P, Q, data: Ratings, lam: float, alpha: float, reg_mode: str = "mean", rng=None,
-              order: str = "sequential") -> None:
+def sgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, reg_mode: str = "mean", rng=None,
+              order: str = "sequential", *, alpha=None) -> None:
     """One epoch of Algorithm 5 in place: shuffle Ω with ``rng``, then one step per sample (MATH §6.2).
 
     ``rng`` is a ``numpy.random.Generator``; pass the same one every epoch so
     each epoch gets a fresh permutation (``None`` means ``default_rng(0)``,
     i.e. the same shuffle on every call).
     """
+    step = renamed_step(step, "sgd_epoch", alpha=alpha)
     data = check_data(data)
     P, Q = check_in_place(P, Q, data)
     lam = check_lam(lam)
-    alpha = check_alpha(alpha)
+    step = check_step(step)
     reg_mode = check_reg_mode(reg_mode)
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS} ('sequential' = the slides' Algorithm 5, the user "
-                         f"update uses the new q_i; 'simultaneous' = both use the old values), got {order!r}.")
+    order = check_order(order)
     rng = check_rng(rng)
     coef_user, coef_item = sample_penalty_coefficients(data, lam, reg_mode)
-    users, items, ratings = shuffled(data, rng)
-    sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, order == "sequential")
+    _kernels.sgd_epoch_kernel(P, Q, *shuffled(data, rng), coef_user, coef_item, step, order == "sequential")
 
 
-# ---------------------------------------------------------------- shared with bgd.py
-def shuffled(data: Ratings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """"Shuffle the dataset" (Algorithm 5 line 5): contiguous copies of u, i, r in a fresh random order."""
-    perm = rng.permutation(len(data))
-    return data.users[perm], data.items[perm], data.ratings[perm]
+class SGD:
+    """Algorithm 5 inside :class:`mfcore.MF`: coefficients once, then one in-place epoch per call.
 
+    ``step`` is a float or a schedule ``epoch -> α`` (epochs count from 0).
+    """
 
-def check_in_place(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
-    """P, Q checked as factors of ``data``, and usable for an in-place update (no hidden copy)."""
-    P_checked, Q_checked = check_factors(P, Q, data)
-    for name, given, checked in (("P", P, P_checked), ("Q", Q, Q_checked)):
-        if checked is not given or not checked.flags.writeable:
-            raise ValueError(f"{name} is updated in place, so it must be a writeable C-contiguous float64 "
-                             f"numpy array; got {type(given).__name__}"
-                             f"{'' if not hasattr(given, 'dtype') else f' of dtype {given.dtype}'}. "
-                             f"Pass {name} = np.ascontiguousarray({name}, dtype=float) (a copy) and keep it.")
-    check_finite(P=P_checked, Q=Q_checked)
-    if np.may_share_memory(P_checked, Q_checked):
-        raise ValueError("P and Q share memory; pass separate arrays (e.g. P.copy(), Q.copy()).")
-    return P_checked, Q_checked
+    name = "sgd"
+    step_rules: tuple = ()
+    schedules = True
+    in_place = True
+    default_max_iter = 50
+    default_tol = 0.0                          # noisy objective: the tolerance rule is off (MATH §7)
+    options = ("order",)
 
+    @staticmethod
+    def default_step(options) -> float:
+        return 0.005                           # on MovieLens 0.01 left a noise floor above the global mean
 
-def check_rng(rng) -> np.random.Generator:
-    """None → default_rng(0); otherwise a numpy Generator (the one returned by init_factors)."""
-    if rng is None:
-        return np.random.default_rng(0)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (e.g. the one returned by init_factors) or None, "
-                         f"got {type(rng).__name__}; for a seed use np.random.default_rng(seed).")
-    return rng
+    @staticmethod
+    def check_options(order="sequential", **_):
+        check_order(order)
+
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng, order="sequential", **_):
+        self.data, self.rng, self.sequential = data, rng, order == "sequential"
+        self.schedule = step if callable(step) else (lambda epoch, a=float(step): a)
+        self.coef_user, self.coef_item = sample_penalty_coefficients(data, lam, reg_mode)
+
+    def iterate(self, P, Q, it, F_prev):
+        """One shuffled epoch in place (Algorithm 5 lines 5–11); returns (P, Q, α)."""
+        alpha = float(self.schedule(it - 1))
+        _kernels.sgd_epoch_kernel(P, Q, *shuffled(self.data, self.rng), self.coef_user, self.coef_item, alpha,
+                                  self.sequential)
+        return P, Q, alpha

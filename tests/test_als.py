@@ -8,10 +8,11 @@ from problems import random_problem, rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfcore.als import als_item_step, als_iteration, als_user_step, ridge_solve_rows
-from mfcore.gradient import gradient
-from mfcore.init import init_factors
-from mfcore.objective import objective
+from mfcore._kernels import ridge_solve_rows
+from mfcore.als import als_item_step, als_iteration, als_user_step
+from mfcore.gradients import gradient
+from mfcore.initialization import init_factors
+from mfcore.objectives import objective
 
 REG_MODES = ("mean", "weighted")
 

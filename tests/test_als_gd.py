@@ -8,8 +8,8 @@ from problems import random_problem, rel
 
 from mfcore.als import als_item_step, als_iteration
 from mfcore.als_gd import als_gd_iteration, block_gd_step
-from mfcore.gradient import gradient, penalty_weights
-from mfcore.objective import objective
+from mfcore.gradients import gradient
+from mfcore.objectives import objective, penalty_weights
 
 REG_MODES = ("mean", "weighted")
 

@@ -213,7 +213,7 @@ def test_rebinding_numpy_and_mfcore_names_does_not_fool_the_checks(monkeypatch):
     monkeypatch.setattr(np.linalg, "norm", lambda *a, **k: 0.0)
     monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
     monkeypatch.setattr(mfcore, "objective", objective_with_root)                # the student's as "reference"
-    objective_module = sys.modules["mfcore.objective"]                       # (mfcore.objective is the function)
+    objective_module = sys.modules["mfcore.objectives"]                      # (mfcore.objective is the function)
     monkeypatch.setattr(objective_module, "mse", lambda *a, **k: 0.0)         # inside the reference's module
     wrong = run_check("hw1.objective", objective_with_root)
     assert not wrong.passed and "square root" in wrong.message

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mfcore
-from mfcore.cv import boundary_flags, select_best
+from mfcore.selection import boundary_flags, select_best
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,8 @@ def test_T2_early_stopping_restores_the_best(split):
 
 def test_T3_initialisation_is_reproducible_and_has_sigma0():
     data = mfcore.synthetic_ratings(n_users=900, n_items=800, n_ratings=40_000, seed=1)
-    P1, Q1, _ = mfcore.init.init_factors(data, 20, seed=5, sigma0=0.3)
-    P2, Q2, _ = mfcore.init.init_factors(data, 20, seed=5, sigma0=0.3)
+    P1, Q1, _ = mfcore.initialization.init_factors(data, 20, seed=5, sigma0=0.3)
+    P2, Q2, _ = mfcore.initialization.init_factors(data, 20, seed=5, sigma0=0.3)
     np.testing.assert_array_equal(P1, P2)
     assert abs(np.concatenate([P1.ravel(), Q1.ravel()]).std() / 0.3 - 1) < 0.05
 
@@ -86,9 +86,9 @@ def test_cold_start(split):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(K=0), "K"), (dict(K=2.5), "K"), (dict(lam=-1), "lam"), (dict(solver="adam"), "unknown solver"),
-    (dict(reg_mode="sum"), "reg_mode"), (dict(solver="gd", lr=0.0), "lr"), (dict(solver="sgd", lr=-0.1), "lr"),
+    (dict(reg_mode="sum"), "reg_mode"), (dict(solver="gd", step=0.0), "step"), (dict(solver="sgd", step=-0.1), "step"),
     (dict(solver="bgd", batch_size=0), "batch_size"), (dict(solver="als-gd", inner_steps=0), "inner_steps"),
-    (dict(max_iter=0), "max_iter"), (dict(solver="sgd", lr="auto"), "step-size rule"),
+    (dict(max_iter=0), "max_iter"), (dict(solver="sgd", step="auto"), "step-size rule"),
     (dict(order="random"), "order"), (dict(tol=-1), "tol"),
 ])
 def test_bad_arguments_fail_before_any_work(kwargs, match, split):
@@ -110,14 +110,14 @@ def test_bad_data_types(split):
         MF().predict([0], [0])
 
 
-@pytest.mark.parametrize("solver, lr", [("sgd", 5.0), ("bgd", 1e4), ("als-gd", 1e5)])
-def test_divergence_is_reported(solver, lr, split):
+@pytest.mark.parametrize("solver, step", [("sgd", 5.0), ("bgd", 1e4), ("als-gd", 1e5)])
+def test_divergence_is_reported(solver, step, split):
     train, _ = split
     with pytest.raises(mfcore.DivergenceError) as info, warnings.catch_warnings():
         warnings.simplefilter("ignore", mfcore.ObjectiveIncreaseWarning)
-        MF(K=3, solver=solver, lr=lr, max_iter=50, sigma0=1.0).fit(train)
+        MF(K=3, solver=solver, step=step, max_iter=50, sigma0=1.0).fit(train)
     msg = str(info.value)
-    assert solver in msg and "iteration" in msg and "lr" in msg
+    assert solver in msg and "iteration" in msg and "step" in msg
 
 
 def test_O4_every_solver_stays_at_zero(split):

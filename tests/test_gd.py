@@ -41,7 +41,7 @@ def test_G1_armijo_is_monotone(reg_mode):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_G2_lipschitz_step_recomputed_is_monotone(sigma0, seed):
     data = a4_problem(seed)
-    model = mfcore.MF(K=3, lam=1e-3, solver="gd", lr="lipschitz", max_iter=150, tol=0, sigma0=sigma0,
+    model = mfcore.MF(K=3, lam=1e-3, solver="gd", step="lipschitz", max_iter=150, tol=0, sigma0=sigma0,
                       seed=seed).fit(data)
     F = model.history_["objective"].to_numpy()
     worst = np.max(np.diff(F) / F[:-1])
@@ -50,13 +50,13 @@ def test_G2_lipschitz_step_recomputed_is_monotone(sigma0, seed):
 
 def test_G3_too_large_step_raises_divergence_error():
     data = a4_problem()
-    P, Q, _ = mfcore.init.init_factors(data, 3, 0, 1.0)
+    P, Q, _ = mfcore.initialization.init_factors(data, 3, 0, 1.0)
     alpha = 1e3 / lipschitz_bound(P, Q, data, 1e-3)
     with pytest.raises(mfcore.DivergenceError) as info, warnings.catch_warnings():
         warnings.simplefilter("ignore", mfcore.ObjectiveIncreaseWarning)
-        mfcore.MF(K=3, lam=1e-3, solver="gd", lr=alpha, max_iter=50, sigma0=1.0).fit(data)
+        mfcore.MF(K=3, lam=1e-3, solver="gd", step=alpha, max_iter=50, sigma0=1.0).fit(data)
     msg = str(info.value)
-    assert "gd" in msg and "iteration" in msg and f"{alpha:.4g}" in msg and "lr='auto'" in msg
+    assert "gd" in msg and "iteration" in msg and f"{alpha:.4g}" in msg and "step='auto'" in msg
     hist = info.value.history
     assert hist is not None and len(hist) >= 2 and np.isfinite(hist["objective"].iloc[0])
 
@@ -98,10 +98,10 @@ def test_fixed_step_must_be_positive(small):
 
 def test_increase_warning_for_a_too_long_fixed_step():
     data = a4_problem()
-    P, Q, _ = mfcore.init.init_factors(data, 3, 0, 1.0)
+    P, Q, _ = mfcore.initialization.init_factors(data, 3, 0, 1.0)
     alpha = 10 / lipschitz_bound(P, Q, data, 1e-3)     # the cheap bound is loose: 10/L̂ overshoots
     with pytest.warns(mfcore.ObjectiveIncreaseWarning, match="increased"):
         try:
-            mfcore.MF(K=3, lam=1e-3, solver="gd", lr=alpha, max_iter=300, sigma0=1.0).fit(data)
+            mfcore.MF(K=3, lam=1e-3, solver="gd", step=alpha, max_iter=300, sigma0=1.0).fit(data)
         except mfcore.DivergenceError:
             pass

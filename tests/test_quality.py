@@ -67,10 +67,10 @@ class InverseDecay:
 # Per-solver options on top of (K, λ, seed); everything else is the MF default.
 SETTINGS = {
     "als": dict(max_iter=1000, tol=1e-9),
-    "gd": dict(max_iter=3000, tol=1e-9),                                      # lr="auto" (Armijo)
+    "gd": dict(max_iter=3000, tol=1e-9),                                      # step="auto" (Armijo)
     "als-gd": dict(max_iter=1000, tol=1e-9),                                  # block_trace, L=1
-    "sgd": dict(lr=InverseDecay(0.002, 200), max_iter=600),                   # tol off (noisy)
-    "bgd": dict(lr=InverseDecay(0.5, 50), batch_size=256, max_iter=400),      # tol off (noisy)
+    "sgd": dict(step=InverseDecay(0.002, 200), max_iter=600),                   # tol off (noisy)
+    "bgd": dict(step=InverseDecay(0.5, 50), batch_size=256, max_iter=400),      # tol off (noisy)
 }
 
 

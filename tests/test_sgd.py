@@ -6,10 +6,11 @@ import pytest
 import mfcore
 from problems import random_problem, rel
 from mfcore.bgd import bgd_epoch, per_sample_gradients
-from mfcore.gradient import gradient
-from mfcore.init import init_factors
-from mfcore.objective import objective, rmse
-from mfcore.sgd import sample_penalty_coefficients, sgd_epoch, sgd_update
+from mfcore.gradients import gradient
+from mfcore.initialization import init_factors
+from mfcore.objectives import objective, rmse
+from mfcore.sampling import sample_penalty_coefficients
+from mfcore.sgd import sgd_epoch, sgd_update
 
 ORDERS = ["sequential", "simultaneous"]
 REG_MODES = ["mean", "weighted"]
@@ -246,20 +247,20 @@ def test_O4_origin_is_stationary(method, reg_mode):
 
 # ------------------------------------------------------------------ argument checks
 def _sgd(P, Q, data, **kw):
-    args = dict(lam=0.1, alpha=0.01)
+    args = dict(lam=0.1, step=0.01)
     args.update(kw)
     sgd_epoch(P, Q, data, **args)
 
 
 def _bgd(P, Q, data, **kw):
-    args = dict(lam=0.1, alpha=0.01, batch_size=4)
+    args = dict(lam=0.1, step=0.01, batch_size=4)
     args.update(kw)
     bgd_epoch(P, Q, data, **args)
 
 
 @pytest.mark.parametrize("call, kw, match", [
-    (_sgd, dict(alpha=0.0), "alpha"), (_sgd, dict(alpha=-1.0), "alpha"), (_bgd, dict(alpha=float("nan")), "alpha"),
-    (_sgd, dict(alpha=True), "alpha"), (_sgd, dict(lam=-0.1), "lam"), (_bgd, dict(lam=-0.1), "lam"),
+    (_sgd, dict(step=0.0), "step"), (_sgd, dict(step=-1.0), "step"), (_bgd, dict(step=float("nan")), "step"),
+    (_sgd, dict(step=True), "step"), (_sgd, dict(lam=-0.1), "lam"), (_bgd, dict(lam=-0.1), "lam"),
     (_sgd, dict(order="random"), "order"), (_sgd, dict(reg_mode="sum"), "reg_mode"),
     (_bgd, dict(reg_mode="sum"), "reg_mode"), (_bgd, dict(batch_size=0), "batch_size"),
     (_bgd, dict(batch_size=2.5), "batch_size"), (_bgd, dict(batch_size=True), "batch_size"),

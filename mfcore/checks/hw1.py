@@ -23,14 +23,14 @@ from ..estimator import MF as _MF
 from ..gd import armijo_step as _armijo_step
 from ..gd import gd_step as _gd_step
 from ..gd import lipschitz_bound as _lipschitz_bound
-from ..gradient import build_M as _build_M
-from ..gradient import check_gradient as _check_gradient
-from ..gradient import gradient as _gradient
-from ..gradient import gradient_dense as _gradient_dense
-from ..objective import mse as _mse
-from ..objective import objective as _objective
-from ..objective import penalty as _penalty
-from ..objective import rmse as _rmse
+from ..gradients import build_M as _build_M
+from ..gradients import check_gradient as _check_gradient
+from ..gradients import gradient as _gradient
+from ..gradients import gradient_dense as _gradient_dense
+from ..objectives import mse as _mse
+from ..objectives import objective as _objective
+from ..objectives import penalty as _penalty
+from ..objectives import rmse as _rmse
 from ..data import Ratings as _Ratings
 from ._core import (Case, CheckFailure, Exercise, as_array, as_scalar, as_tuple, call, describe, expect,
                     expect_close, fresh_args, problem, quiet_reference, rel, seeds_for)

@@ -7,7 +7,7 @@ Student signatures:
     bgd_epoch(P, Q, data, lam, alpha, batch_size, rng) -> None (in place)   mfcore.bgd_epoch(reg_mode="weighted")
     cv_grid(train, K_values, lam_values, cv=0.2, seed=0, max_iter=20) -> DataFrame K, lam, fit_rmse, valid_rmse
                                                                             mfcore.grid_search(...).table
-    select_best(table) -> (best, on_boundary)                               mfcore.cv.select_best, boundary_flags
+    select_best(table) -> (best, on_boundary)                               mfcore.selection.select_best, boundary_flags
     plot_heatmaps(table) -> matplotlib Figure                               mfcore.SearchResult.heatmap
     refit(train, best, n_fit, seed=0, max_iter=20) -> fitted mfcore.MF      mfcore.SearchResult.refit
 
@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..bgd import bgd_epoch as _bgd_epoch
-from ..cv import SearchResult as _SearchResult
-from ..cv import boundary_flags as _boundary_flags
-from ..cv import grid_search as _grid_search
-from ..cv import select_best as _select_best
+from ..selection import SearchResult as _SearchResult
+from ..selection import boundary_flags as _boundary_flags
+from ..selection import grid_search as _grid_search
+from ..selection import select_best as _select_best
 from ..estimator import MF as _MF
 from ..sgd import sgd_epoch as _sgd_epoch
 from ..sgd import sgd_update as _sgd_update
@@ -348,17 +348,10 @@ def _reference_select(table):
     return best, flags
 
 
-def _result_from_table(table, seed=0, fit_options=None, fit_sizes=(0,)):
+def _result_from_table(table, seed=0, fit_options=None, fit_sizes=(0,), best_params=None):
     """An mfcore SearchResult built from a student-style table (one hold-out fold)."""
-    t = table.copy()
-    for col, value in (("fold", 0), ("objective", np.nan), ("n_iter", 0), ("seconds", 0.0), ("stop_reason", "")):
-        if col not in t:
-            t[col] = value
-    best = _select_best(t)
-    flags, advice = _boundary_flags(best, t["K"].tolist(), t["lam"].tolist())
-    return _SearchResult(table=t, best_params=best, on_boundary=flags, advice=advice, solver="als", seed=seed,
-                         fit_options=dict(fit_options or {}), fit_sizes=list(fit_sizes),
-                         K_values=sorted(t["K"].unique().tolist()), lam_values=sorted(t["lam"].unique().tolist()))
+    return _SearchResult.from_table(table, solver="als", seed=seed, fit_options=fit_options, fit_sizes=fit_sizes,
+                                    best_params=best_params)
 
 
 def _heatmap_cases(seed, edge):
@@ -457,8 +450,7 @@ def _run_refit(func, case):
 def _verify_refit(case, obs):
     a = case.args
     res = _result_from_table(_dummy_table(a["best"]), seed=a["seed"], fit_options={"max_iter": a["max_iter"]},
-                             fit_sizes=[a["n_fit"]])
-    res.best_params = dict(a["best"])
+                             fit_sizes=[a["n_fit"]], best_params=a["best"])
     model = quiet_reference(res.refit, a["train"])
     lam_ref = float(model.lam)
     got = float(obs["lam"])
@@ -478,8 +470,8 @@ def _dummy_table(best):
 
 
 def _reference_refit(train, best, n_fit, seed=0, max_iter=20):
-    res = _result_from_table(_dummy_table(best), seed=seed, fit_options={"max_iter": max_iter}, fit_sizes=[n_fit])
-    res.best_params = dict(best)
+    res = _result_from_table(_dummy_table(best), seed=seed, fit_options={"max_iter": max_iter}, fit_sizes=[n_fit],
+                             best_params=best)
     return res.refit(train)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_data, check_K
+from ._validate import check_data, check_K, check_scalar
 from .data import Ratings
 
 __all__ = ["init_factors"]
@@ -29,8 +29,10 @@ def init_factors(data: Ratings, K: int, seed=0, sigma0: float | str = 0.1,
         sigma0 = 1.0 / np.sqrt(K)
     elif sigma0 == "scale":
         sigma0 = (float(np.mean(data.ratings ** 2)) / K) ** 0.25
-    elif isinstance(sigma0, str) or not np.isfinite(sigma0) or sigma0 < 0:
+    elif isinstance(sigma0, str):
         raise ValueError(f"sigma0 must be a number >= 0, 'unit' or 'scale', got {sigma0!r}.")
+    else:
+        sigma0 = check_scalar(sigma0, "sigma0", low=0, hint=" (or 'unit' or 'scale')")
     rng = np.random.default_rng(seed)
     P = sigma0 * rng.standard_normal((data.n_users, K))
     Q = sigma0 * rng.standard_normal((data.n_items, K))

@@ -9,47 +9,23 @@ Sparse form (MATH §2.2)::
 Dense form (MATH §2.1, slides' eq. 2)::
 
     ∂F/∂Θ = −(2/|Ω|) M(Ω, r, Θ) Θ + 2λΘ,   M = [[0, E], [Eᵀ, 0]]
+
+(The module is ``gradients``, plural, so that ``mfcore.gradient`` stays the function.)
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ._kernels import loss_gradient_kernel
 from ._validate import check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
-from .objective import FASTMATH, objective, residuals, stack, unstack
+from .objectives import objective, penalty_weights, residuals, stack, unstack
 
-__all__ = ["gradient", "penalty_weights", "build_M", "gradient_dense", "check_gradient"]
+__all__ = ["gradient", "build_M", "gradient_dense", "check_gradient"]
 
 #: ``gradient_dense`` refuses problems with more rows than this (M would not fit comfortably).
 DENSE_MAX_ROWS = 5000
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def loss_gradient_kernel(P, Q, users, items, ratings, scale, dP, dQ):
-    """Add −scale·e_ui·q_i to dP[u] and −scale·e_ui·p_u to dQ[i] for every (u, i) ∈ Ω."""
-    K = P.shape[1]
-    for k in range(ratings.shape[0]):
-        u = users[k]
-        i = items[k]
-        e = ratings[k]
-        for f in range(K):
-            e -= P[u, f] * Q[i, f]
-        for f in range(K):
-            dP[u, f] -= scale * e * Q[i, f]
-            dQ[i, f] -= scale * e * P[u, f]
-
-
-def penalty_weights(data: Ratings, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Per-row penalty weights w_u, w_i so that the penalty is λ(Σ w_u‖p_u‖² + Σ w_i‖q_i‖²).
-
-    "mean" (eq. 1): all ones.  "weighted" (G_λ, MATH §6.3): w_u = |I_u|/|Ω|, w_i = |U_i|/|Ω|.
-    """
-    reg_mode = check_reg_mode(reg_mode)
-    if reg_mode == "mean":
-        return np.ones(data.n_users), np.ones(data.n_items)
-    return data.user_counts / len(data), data.item_counts / len(data)
 
 
 def gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +36,11 @@ def gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[n
     data = check_data(data)
     lam = check_lam(lam)
     P, Q = check_factors(P, Q, data)
-    w_user, w_item = penalty_weights(data, reg_mode)
+    return _gradient(P, Q, data, lam, *penalty_weights(data, reg_mode))
+
+
+def _gradient(P, Q, data: Ratings, lam: float, w_user, w_item) -> tuple[np.ndarray, np.ndarray]:
+    """(∇_P F, ∇_Q F) on checked arrays, given the penalty weights: 2λw·Θ plus the loss kernel."""
     dP = (2.0 * lam) * w_user[:, None] * P
     dQ = (2.0 * lam) * w_item[:, None] * Q
     loss_gradient_kernel(P, Q, data.users, data.items, data.ratings, 2.0 / len(data), dP, dQ)

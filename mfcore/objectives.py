@@ -6,35 +6,20 @@ It is a mean squared error plus a penalty (the slides' "regularised RMSE" has no
 square root, Appendix A E1).  ``reg_mode="weighted"`` evaluates instead the
 objective G_λ that the slides' SGD minimises, with the frequency-weighted
 penalty (λ/|Ω|)(Σ_u |I_u| ‖p_u‖² + Σ_i |U_i| ‖q_i‖²) (MATH §6.3–6.4).
+The two penalties differ only by per-row weights, :func:`penalty_weights`.
+(The module is ``objectives``, plural, so that ``mfcore.objective`` stays the function.)
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ._kernels import residuals_kernel
 from ._validate import check_data, check_factors, check_lam, check_reg_mode
 from .data import Ratings
 
-__all__ = ["predict", "residuals", "sum_squares", "rmse", "mse", "penalty", "objective", "stack", "unstack"]
-
-# Fast-math flags that let LLVM vectorise reductions but keep NaN/inf semantics,
-# so divergence (non-finite values) is still seen by the solvers.
-FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def residuals_kernel(P, Q, users, items, ratings, out):
-    """e_ui = r_ui − p_uᵀq_i for every observed (u, i), written into ``out``."""
-    K = P.shape[1]
-    for k in range(ratings.shape[0]):
-        u = users[k]
-        i = items[k]
-        s = 0.0
-        for f in range(K):
-            s += P[u, f] * Q[i, f]
-        out[k] = ratings[k] - s
-    return out
+__all__ = ["predict", "residuals", "sum_squares", "rmse", "mse", "penalty", "penalty_weights", "objective",
+           "stack", "unstack"]
 
 
 def predict(P, Q, users, items) -> np.ndarray:
@@ -70,11 +55,24 @@ def rmse(P, Q, data: Ratings) -> float:
     return float(np.sqrt(mse(P, Q, data)))
 
 
+def penalty_weights(data: Ratings, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Per-row penalty weights w_u, w_i so that the penalty is λ(Σ w_u‖p_u‖² + Σ w_i‖q_i‖²).
+
+    "mean" (eq. 1): all ones.  "weighted" (G_λ, MATH §6.3): w_u = |I_u|/|Ω|, w_i = |U_i|/|Ω|.
+    """
+    reg_mode = check_reg_mode(reg_mode)
+    if reg_mode == "mean":
+        return np.ones(data.n_users), np.ones(data.n_items)
+    return data.user_counts / len(data), data.item_counts / len(data)
+
+
 def penalty(P, Q, data: Ratings, reg_mode: str = "mean") -> float:
     """Σ‖p_u‖² + Σ‖q_i‖² ("mean", eq. 1) or (1/|Ω|)(Σ|I_u|‖p_u‖² + Σ|U_i|‖q_i‖²) ("weighted")."""
     reg_mode = check_reg_mode(reg_mode)
-    P = np.asarray(P, dtype=float)
-    Q = np.asarray(Q, dtype=float)
+    return _penalty(np.asarray(P, dtype=float), np.asarray(Q, dtype=float), data, reg_mode)
+
+
+def _penalty(P, Q, data: Ratings, reg_mode: str) -> float:
     if reg_mode == "mean":
         return float(np.sum(P * P) + np.sum(Q * Q))
     row_p = np.einsum("uk,uk->u", P, P)
@@ -86,8 +84,15 @@ def objective(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> float:
     """F_λ(P, Q) = MSE_Ω + λ‖Θ‖_F² (slides' eq. 1), or G_λ with ``reg_mode="weighted"`` (MATH §6.3)."""
     data = check_data(data)
     lam = check_lam(lam)
+    reg_mode = check_reg_mode(reg_mode)
     P, Q = check_factors(P, Q, data)
-    return mse(P, Q, data) + lam * penalty(P, Q, data, reg_mode)
+    return _objective(P, Q, data, lam, reg_mode)
+
+
+def _objective(P, Q, data: Ratings, lam: float, reg_mode: str, e=None) -> float:
+    """F_λ (or G_λ) on checked arrays; ``e`` is an optional |Ω| buffer for the residuals."""
+    e = residuals_kernel(P, Q, data.users, data.items, data.ratings, np.empty(len(data)) if e is None else e)
+    return sum_squares(e) / len(e) + lam * _penalty(P, Q, data, reg_mode)
 
 
 def stack(P, Q) -> np.ndarray:

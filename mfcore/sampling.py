@@ -1,0 +1,34 @@
+"""Ω as a stream of samples, shared by SGD and mini-batch GD (MATH §6.1–6.5).
+
+The shuffle of Algorithm 5 line 5, and the per-sample penalty coefficients λ_u, λ_i that make
+the mean of the per-sample gradients the gradient of F (``"mean"``) or G (``"weighted"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import Ratings
+from .objectives import penalty_weights
+
+__all__ = ["sample_penalty_coefficients", "shuffled"]
+
+
+def sample_penalty_coefficients(data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), MATH §6.3–6.4."""
+    w_user, w_item = penalty_weights(data, reg_mode)
+    scale = lam * len(data)
+
+    def per_row(w, counts):
+        out = np.zeros(len(counts))
+        seen = counts > 0
+        out[seen] = scale * w[seen] / counts[seen]
+        return out
+
+    return per_row(w_user, data.user_counts), per_row(w_item, data.item_counts)
+
+
+def shuffled(data: Ratings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """"Shuffle the dataset" (Algorithm 5 line 5): contiguous copies of u, i, r in a fresh random order."""
+    perm = rng.permutation(len(data))
+    return data.users[perm], data.items[perm], data.ratings[perm]
