@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests lectures $(NBVAL)
 
 test-slow: $(STAMP)

@@ -30,7 +30,6 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 import mfcore  # noqa: E402
 from mfcore.gd import armijo_step, lipschitz_bound  # noqa: E402

@@ -380,6 +380,13 @@ def compile_all() -> list[str]:
     out = np.empty((m, K))
     for ridge in (np.full(m, 0.1), np.zeros(m)):      # the Cholesky, dual and least-squares paths
         ridge_solve_rows(P, indptr, index, values, ridge, out)
+    XT, A, b = np.empty((K, 2)), np.empty((K, K)), np.empty(K)     # the helpers, as their own tests call them
+    gather_rows(P, index, 0, 2, XT)
+    gram(XT, 2, A)
+    rhs(XT, 2, values[:2], b)
+    dual_solve(XT, 2, values[:2], 0.1, A.copy(), b.copy(), np.empty(K))
+    cholesky_solve(A, 0.1, b)
+    lstsq_solve(XT.T.copy(), values[:2], 0.1)
     for exact in (True, False):
         block_curvature(P, indptr, index, exact, np.empty(m))
     block_gd_rows(P, Q, indptr, index, values, np.full(m, 0.1), 6.0, np.full(m, 0.01), 1, -1.0, out)

@@ -71,7 +71,8 @@ def _check_block(F, G, view, n_omega, w):
         raise TypeError(f"view must be data.by_item or data.by_user (a Compressed), got {type(view).__name__}.")
     if len(view.indptr) - 1 != G.shape[0]:
         raise ValueError(f"G has {G.shape[0]} rows but the view has {len(view.indptr) - 1}: pass "
-                         "(P, Q, data.by_item, ...) for the item sweep and (Q, P, data.by_user, ...) for the user sweep.")
+                         "(P, Q, data.by_item, ...) for the item sweep and (Q, P, data.by_user, ...) for the user "
+                         "sweep.")
     if len(view.index) and view.index.max() >= F.shape[0]:
         raise ValueError(f"the view refers to row {view.index.max()} of F, which has only {F.shape[0]} rows: "
                          "pass P with data.by_item and Q with data.by_user.")

@@ -50,7 +50,8 @@ def read_ratings_csv(path) -> Ratings:
         df = pd.read_csv(path, sep=None, engine="python")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise RatingsError(f"{path} is not a readable CSV of ratings ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else 'empty'}); expected columns user,item,rating.") from None
+                           f"{str(exc).splitlines()[0] if str(exc) else 'empty'}); "
+                           "expected columns user,item,rating.") from None
     cols = {c.lower().replace("_", ""): c for c in df.columns}
     pick = lambda *names: next((cols[n] for n in names if n in cols), None)  # noqa: E731
     user, item, rating = pick("user", "userid"), pick("item", "itemid", "movieid", "movie"), pick("rating", "score")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import loss_gradient_kernel
-from ._validate import check_data, check_factors, check_lam, check_reg_mode
+from ._validate import check_data, check_factors, check_lam
 from .data import Ratings
 from .objectives import objective, penalty_weights, residuals, stack, unstack
 

@@ -81,7 +81,8 @@ ARCHIVES: dict[str, dict] = {
 
 
 def cache_dir(data_home=None) -> Path:
-    """The cache folder: ``data_home``, else ``$MFCORE_DATA``, else ``$XDG_CACHE_HOME/mfcore`` or ``~/.cache/mfcore``."""
+    """The cache folder: ``data_home``, else ``$MFCORE_DATA``, else ``$XDG_CACHE_HOME/mfcore`` or ``~/.cache/mfcore``.
+    """
     if data_home is not None:
         return Path(data_home).expanduser()
     if os.environ.get("MFCORE_DATA"):

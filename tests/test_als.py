@@ -198,3 +198,49 @@ def test_item_step_is_a_block_minimiser(n, m, K, density, seed, lam, reg_mode):
     assert g <= 1e-8 * scale + 1e-300, f"‖∇_Q F‖ = {g:.2e} after the item step (scale {scale:.2e}), expected ~0"
     F0, F1 = objective(P, Q, data, lam, reg_mode), objective(P, Q1, data, lam, reg_mode)
     assert_no_increase(F0, F1, "item step")
+
+
+# ------------------------------------------------------------------ the helpers of line 7, each on its own
+def _gathered(K=4, cnt=3, seed=0):
+    from mfcore._kernels import gather_rows
+    rng = np.random.default_rng(seed)
+    F = rng.standard_normal((6, K))
+    index = np.array([4, 1, 5, 0, 2], dtype=np.int64)[:cnt]
+    XT = np.empty((K, cnt))
+    gather_rows(F, index, 0, cnt, XT)
+    np.testing.assert_array_equal(XT, F[index].T, err_msg="gather_rows must put the rows F[U] as columns")
+    return F[index], XT, rng.standard_normal(cnt)
+
+
+def test_cholesky_solve_matches_numpy_and_refuses_a_singular_system():
+    from mfcore._kernels import cholesky_solve
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((7, 4))
+    A, b = X.T @ X, rng.standard_normal(4)
+    want = np.linalg.solve(A + 0.3 * np.eye(4), b)
+    got = b.copy()
+    assert cholesky_solve(A.copy(), 0.3, got)
+    assert rel(got, want) < 1e-12, "cholesky_solve must return (A + ρI)⁻¹ b"
+    singular = np.outer(X[0], X[0])                 # rank 1
+    assert not cholesky_solve(singular, 0.0, b.copy()), "a rank-deficient A with ρ = 0 must be refused"
+
+
+def test_dual_solve_equals_the_primal_ridge_solution():
+    from mfcore._kernels import dual_solve
+    F_U, XT, r_U = _gathered(K=6, cnt=3)
+    rho = 0.7
+    primal = np.linalg.solve(F_U.T @ F_U + rho * np.eye(6), F_U.T @ r_U)
+    x = np.empty(6)
+    assert dual_solve(XT, 3, r_U, rho, np.empty((6, 6)), np.empty(6), x)
+    assert rel(x, primal) < 1e-12, ("with fewer ratings than K, F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹r must equal "
+                                    "(F_UᵀF_U + ρI)⁻¹F_Uᵀr (push-through identity)")
+
+
+def test_ridge_solve_rows_is_gather_gram_rhs_solve():
+    from mfcore._kernels import gram, rhs
+    F_U, XT, r_U = _gathered(K=3, cnt=5)
+    A, b = np.empty((3, 3)), np.empty(3)
+    gram(XT, 5, A)
+    rhs(XT, 5, r_U, b)
+    np.testing.assert_allclose(A, F_U.T @ F_U, rtol=1e-13, err_msg="gram: A = Σ f fᵀ")
+    np.testing.assert_allclose(b, F_U.T @ r_U, rtol=1e-13, err_msg="rhs: b = Σ r f")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from problems import random_problem, rel
 
-from mfcore.als import als_item_step, als_iteration
+from mfcore.als import als_iteration
 from mfcore.als_gd import als_gd_iteration, block_gd_step
 from mfcore.gradients import gradient
 from mfcore.objectives import objective, penalty_weights
@@ -89,7 +89,8 @@ def test_B4_one_step_with_a_global_alpha_is_a_gradient_step(reg_mode):
     assert rel(Q1, ref) < 1e-14, f"item sweep with L=1, fixed α differs from Q − α∇_Q F by rel {rel(Q1, ref):.2e}"
     P1 = user_sweep(P, Q1, data, lam, reg_mode, inner_steps=1, step=alpha)
     ref = P - alpha * gradient(P, Q1, data, lam, reg_mode)[0]
-    assert rel(P1, ref) < 1e-14, f"user sweep with L=1, fixed α differs from P − α∇_P F(P, Q⁽ˡ⁺¹⁾) by rel {rel(P1, ref):.2e}"
+    assert rel(P1, ref) < 1e-14, (f"user sweep with L=1, fixed α differs from P − α∇_P F(P, Q⁽ˡ⁺¹⁾) "
+                                  f"by rel {rel(P1, ref):.2e}")
     P2, Q2 = als_gd_iteration(P, Q, data, lam, reg_mode, inner_steps=1, step=alpha)
     assert np.array_equal(Q2, Q1) and np.array_equal(P2, P1), "als_gd_iteration = item sweep, then user sweep"
 

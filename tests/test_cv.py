@@ -35,7 +35,8 @@ def test_C2_the_true_rank_is_recovered(rank3, grid):
         f"cross-validation chose K*={K_star}, the data has true rank {data.truth.rank}:\n{grid.pivot().round(4)}")
     model = grid.refit(train)
     ratio = model.rmse(test) / data.truth.noise_rmse
-    assert ratio < 1.10, f"test RMSE {model.rmse(test):.4f} is not within 10% of the noise level {data.truth.noise_rmse:.4f}"
+    assert ratio < 1.10, (f"test RMSE {model.rmse(test):.4f} is not within 10% of the noise level "
+                          f"{data.truth.noise_rmse:.4f}")
 
 
 def test_table_is_tidy(grid):
@@ -226,3 +227,16 @@ def test_cli_bad_csv(tmp_path):
     bad.write_text("user,item,rating\n1,1,3\n1,1,4\n")
     out = cli("cv", "--data", str(bad), "--out", str(tmp_path))
     assert out.returncode == 2 and "duplicated" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_search_result_from_a_table_applies_the_selection_and_boundary_rules():
+    rows = [{"K": k, "lam": lam, "fit_rmse": 0.5, "valid_rmse": 1.0 + abs(k - 2) + abs(np.log10(lam) + 2)}
+            for k in (1, 2, 4) for lam in (1e-3, 1e-2, 1e-1)]
+    res = mfcore.SearchResult.from_table(pd.DataFrame(rows), fit_sizes=[100])
+    assert res.best_params == {"K": 2, "lam": 1e-2} and res.on_boundary == {"K": False, "lam": False}
+    assert {"fold", "objective", "n_iter", "seconds", "stop_reason"} <= set(res.table), "missing columns filled in"
+    ranged = mfcore.SearchResult.from_table(pd.DataFrame(rows), K_range=(2, 8), lam_range=(1e-2, 1.0))
+    assert ranged.on_boundary == {"K": True, "lam": True}, "K* = 2 and λ* = 1e-2 are the low ends of the ranges"
+    assert any("widen" in a for a in ranged.advice)
+    with pytest.raises(ValueError, match="valid_rmse"):
+        mfcore.SearchResult.from_table(pd.DataFrame([{"K": 1, "lam": 0.1}]))

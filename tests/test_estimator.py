@@ -125,3 +125,88 @@ def test_O4_every_solver_stays_at_zero(split):
     for s in SOLVERS:
         m = MF(K=2, solver=s, sigma0=0.0, max_iter=3, tol=0).fit(train)
         assert not m.P_.any() and not m.Q_.any(), f"{s} moved away from the stationary point P=Q=0"
+
+
+# ------------------------------------------------------------------ the scikit-learn estimator protocol
+def test_sklearn_clone_gives_an_unfitted_copy_with_the_same_parameters(split):
+    from sklearn.base import clone
+
+    train, _ = split
+    model = MF(K=4, lam=1e-3, solver="sgd", step=0.01, max_iter=2, order="simultaneous").fit(train)
+    copy = clone(model)
+    assert copy is not model and copy.get_params() == model.get_params()
+    assert not hasattr(copy, "P_"), "clone must not copy the fitted attributes"
+
+
+def test_get_params_set_params_and_repr_round_trip():
+    model = MF(K=3, solver="gd", step="lipschitz", tol=1e-7)
+    params = model.get_params(deep=True)
+    assert params["K"] == 3 and params["step"] == "lipschitz" and "lr" not in params
+    assert set(params) == set(MF().get_params()), "every constructor parameter is a parameter (declared once)"
+    assert model.set_params(K=5, lam=0.1) is model and model.K == 5 and model.lam == 0.1
+    again = eval(repr(model), {"MF": MF})
+    assert again.get_params() == model.get_params(), f"repr must show every parameter: {model!r}"
+    with pytest.raises(ValueError, match="no parameter 'alpha'"):
+        model.set_params(alpha=0.1)
+
+
+def test_mfcore_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, mfcore; mfcore.MF(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "mfcore must not depend on scikit-learn at run time"
+
+
+def test_not_fitted_error_is_a_value_and_attribute_error():
+    for exc in (ValueError, AttributeError, mfcore.NotFittedError):
+        with pytest.raises(exc, match="not fitted"):
+            MF().rmse(mfcore.synthetic_ratings(20, 20, 100))
+
+
+# ------------------------------------------------------------------ one name for the step size
+def test_old_step_names_still_work_with_a_deprecation_warning(split):
+    train, _ = split
+    with pytest.warns(DeprecationWarning, match="'lr' is now called 'step'"):
+        old = MF(K=3, solver="sgd", lr=0.01, max_iter=2).fit(train)
+    new = MF(K=3, solver="sgd", step=0.01, max_iter=2).fit(train)
+    np.testing.assert_array_equal(old.P_, new.P_)
+    assert old.get_params() == new.get_params()
+    with pytest.warns(DeprecationWarning, match="'lr'"):
+        assert MF().set_params(lr=0.02).step == 0.02
+    with pytest.raises(TypeError, match="twice"):
+        MF(step=0.1, lr=0.1)
+
+
+def test_every_step_function_accepts_its_old_name(split):
+    train, _ = split
+    P, Q, rng = mfcore.init_factors(train, 3)
+    calls = [
+        (mfcore.gd_step, dict(alpha=0.5), dict(step=0.5), ()),
+        (mfcore.armijo_step, dict(alpha_trial=2.0), dict(step=2.0), ()),
+    ]
+    for fn, old, new, _ in calls:
+        with pytest.warns(DeprecationWarning, match="now called 'step'"):
+            a = fn(P, Q, train, 1e-3, **old)
+        b = fn(P, Q, train, 1e-3, **new)
+        np.testing.assert_array_equal(a[0], b[0])
+    for fn, extra in ((mfcore.sgd_epoch, {}), (mfcore.bgd_epoch, {"batch_size": 8})):
+        P1, Q1, P2, Q2 = P.copy(), Q.copy(), P.copy(), Q.copy()
+        with pytest.warns(DeprecationWarning, match="now called 'step'"):
+            fn(P1, Q1, train, 1e-3, alpha=0.01, rng=np.random.default_rng(1), **extra)
+        fn(P2, Q2, train, 1e-3, step=0.01, rng=np.random.default_rng(1), **extra)
+        np.testing.assert_array_equal(P1, P2)
+    p, q = np.ones(3), np.ones(3)
+    with pytest.warns(DeprecationWarning, match="now called 'step'"):
+        mfcore.sgd_update(p, q, 4.0, alpha=0.1, lam_u=0.1, lam_i=0.1)
+
+
+def test_cli_takes_the_step_size(tmp_path, capsys):
+    from mfcore.cli import main
+
+    code = main(["cv", "--data", "synthetic", "--solver", "sgd", "--step", "0.01", "--K", "2,3", "--lam", "1e-4,1e-3",
+                 "--max-iter", "2", "--out", str(tmp_path)])
+    assert code == 0 and (tmp_path / "best.json").is_file()
+    assert main(["cv", "--solver", "sgd", "--step", "fast", "--K", "2", "--lam", "1e-4", "--out", str(tmp_path)]) == 2
+    assert "step-size rule" in capsys.readouterr().err

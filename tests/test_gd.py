@@ -33,7 +33,8 @@ def test_G1_armijo_is_monotone(reg_mode):
     model = mfcore.MF(K=3, lam=1e-3, solver="gd", reg_mode=reg_mode, max_iter=200, tol=0, sigma0=1.0).fit(data)
     F = model.history_["target" if reg_mode == "weighted" else "objective"].to_numpy()
     jumps = np.flatnonzero(np.diff(F) > 0)
-    assert jumps.size == 0, f"Armijo GD increased F at iterations {jumps[:5] + 1}: the sufficient-decrease test forbids it"
+    assert jumps.size == 0, (f"Armijo GD increased F at iterations {jumps[:5] + 1}: "
+                             "the sufficient-decrease test forbids it")
     assert F[-1] < 0.2 * F[0]
 
 

@@ -50,7 +50,7 @@ def boundary_flags(best: dict, K_values, lam_values, margin: float = 0.0, grid: 
             advice.append(f"{K} is the smallest value tried: add smaller K." if grid else
                           f"{K} is the bottom of the searched range: lower it.")
         else:
-            advice.append(f"K* = 1 is the smallest value tried and cannot be extended downward (informational)."
+            advice.append("K* = 1 is the smallest value tried and cannot be extended downward (informational)."
                           if grid else "K* = 1 is the bottom of the range and cannot go lower (informational).")
     if not advice:
         advice.append("the optimum is inside the grid (good grid); a finer grid around it may still help." if grid
