@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     timings = {}
     t = time.perf_counter()
     sgd = mfcore.grid_search(train, K=K_GRID, lam=LAM_SGD, solver="sgd", cv=5, n_jobs=args.n_jobs,
-                             max_iter=args.epochs, lr=0.005, reg_mode="weighted", verbose=False)
+                             max_iter=args.epochs, step=0.005, reg_mode="weighted", verbose=False)
     timings["mfcore grid_search, sgd"] = time.perf_counter() - t
     t = time.perf_counter()
     als = mfcore.grid_search(train, K=K_GRID, lam=LAM_ALS, solver="als", cv=5, n_jobs=args.n_jobs,

@@ -18,7 +18,7 @@ How the settings were chosen (never on the test set, MATH §9.3–9.6):
   λ = λ*·|Ω_fit|/|Ω_train| = 8e-6.
 * Budgets and step sizes: settings tried on the same validation split that bring each
   solver's validation RMSE within 0.001 and its objective within 0.1% of converged ALS
-  at a few seconds per fit.  SGD's default lr=0.01 does not (noise floor: F ≈ 4x ALS's).
+  at a few seconds per fit.  SGD's old default step=0.01 does not (noise floor: F ≈ 4x ALS's).
 
 On the same validation split, with K >= 2 and λ <= 5e-5, GD, SGD and BGD stall
 0.5-3% above ALS's objective with a validation RMSE 0.016-0.045 higher, even
