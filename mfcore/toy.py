@@ -30,9 +30,9 @@ Suggested parameters (MATH §12): r = 1, λ = 0.1, start (1.8, 0.1); GD α = 0.1
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ._validate import check_lam, check_scalar, check_step, renamed_step
 
 __all__ = ["objective", "objective_repeated", "gradient", "hessian", "update_q", "update_p",
            "stationary_points", "minimum", "als_path", "gd_path", "als_gd_path", "sgd_path",
@@ -46,22 +46,11 @@ RATINGS = (0.6, 0.8, 1.0, 1.2, 1.4)
 
 
 # ------------------------------------------------------------------------------------------ checks
-def _lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam (λ) must be a finite number >= 0, got {lam!r}.")
-    return float(lam)
+_lam = check_lam
 
 
 def _count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
-
-
-def _alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha (α, the step size) must be a finite number > 0, got {alpha!r}.")
-    return float(alpha)
+    return check_scalar(value, name, integer=True, low=1)
 
 
 # --------------------------------------------------------------------------------- the function
@@ -155,13 +144,13 @@ def als_path(p0: float, q0: float, r: float = R, lam: float = LAM, n_iter: int =
     return np.array(path)
 
 
-def gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, alpha: float = 0.1,
-            n_iter: int = 100) -> np.ndarray:
+def gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, step: float | None = 0.1,
+            n_iter: int = 100, *, alpha=None) -> np.ndarray:
     """Full GD: (p, q) ← (p, q) − α∇F(p, q), both coordinates from the old values (eq. 3).
 
     Returns n_iter + 1 points.  Locally stable near the minima for α < 1/(2(r − λ)).
     """
-    alpha = _alpha(alpha)
+    alpha = check_step(renamed_step(None if alpha is not None else step, "toy.gd_path", alpha=alpha))
     n_iter = _count(n_iter, "n_iter")
     p, q = float(p0), float(q0)
     path = [(p, q)]
@@ -173,22 +162,23 @@ def gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, alpha: float =
     return np.array(path)
 
 
-def als_gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, alpha=0.1, L: int = 3,
-                n_iter: int = 10) -> np.ndarray:
+def als_gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, step=0.1, L: int = 3,
+                n_iter: int = 10, *, alpha=None) -> np.ndarray:
     """ALS+GD (Algorithms 3/4): L GD steps on q with p fixed, then L on p with the new q.
 
-    The q-step is q ← q − α(−2(r − pq)p + 2λq) (the slides' 2α(…) form).  ``alpha`` is a float
+    The q-step is q ← q − α(−2(r − pq)p + 2λq) (the slides' 2α(…) form).  ``step`` (α) is a float
     or ``"block"``: α = 1/(2(p² + λ)), one over the block curvature, with which one step lands
     exactly on the ALS update.  Returns 2·L·n_iter + 1 points (axis-parallel, inexact steps).
     """
+    alpha = renamed_step(None if alpha is not None else step, "toy.als_gd_path", alpha=alpha)
     L = _count(L, "L")
     n_iter = _count(n_iter, "n_iter")
     lam = _lam(lam)
     block = isinstance(alpha, str)
     if block and alpha != "block":
-        raise ValueError(f"alpha must be a number > 0 or 'block' (α = 1/(2(p²+λ)) per block), got {alpha!r}.")
+        raise ValueError(f"step must be a number > 0 or 'block' (α = 1/(2(p²+λ)) per block), got {alpha!r}.")
     if not block:
-        alpha = _alpha(alpha)
+        alpha = check_step(alpha)
     p, q = float(p0), float(q0)
     path = [(p, q)]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -204,8 +194,8 @@ def als_gd_path(p0: float, q0: float, r: float = R, lam: float = LAM, alpha=0.1,
     return np.array(path)
 
 
-def sgd_path(p0: float, q0: float, ratings=RATINGS, lam: float = LAM, alpha: float = 0.05,
-             n_epochs: int = 50, seed=0, order: str = "sequential") -> np.ndarray:
+def sgd_path(p0: float, q0: float, ratings=RATINGS, lam: float = LAM, step: float | None = 0.05,
+             n_epochs: int = 50, seed=0, order: str = "sequential", *, alpha=None) -> np.ndarray:
     """SGD (Algorithm 5) on N ratings r_j of the same pair: each epoch shuffles them, one step per sample.
 
     Per sample, in the slides' order (``order="sequential"``)::
@@ -221,7 +211,7 @@ def sgd_path(p0: float, q0: float, ratings=RATINGS, lam: float = LAM, alpha: flo
     if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)):
         raise ValueError("ratings must be a non-empty 1-D array of finite numbers r_1, ..., r_N.")
     lam = _lam(lam)
-    alpha = _alpha(alpha)
+    alpha = check_step(renamed_step(None if alpha is not None else step, "toy.sgd_path", alpha=alpha))
     n_epochs = _count(n_epochs, "n_epochs")
     if order not in ("sequential", "simultaneous"):
         raise ValueError(f"order must be 'sequential' (the slides') or 'simultaneous', got {order!r}.")

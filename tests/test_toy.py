@@ -109,7 +109,7 @@ def test_stationary_points(r, lam):
 
 def test_gd_path_steps_equal_mfcore_gd_step():
     data = one_by_one(1.0)
-    path = toy.gd_path(*toy.START, alpha=0.1, n_iter=30)
+    path = toy.gd_path(*toy.START, step=0.1, n_iter=30)
     assert path.shape == (31, 2)
     P, Q = np.array([[toy.START[0]]]), np.array([[toy.START[1]]])
     for k in range(1, 31):
@@ -120,7 +120,7 @@ def test_gd_path_steps_equal_mfcore_gd_step():
 @pytest.mark.parametrize("L", [1, 3])
 def test_als_gd_path_equals_mfcore_als_gd_iteration(L):
     data = one_by_one(1.0)
-    path = toy.als_gd_path(*toy.START, alpha=0.1, L=L, n_iter=5)
+    path = toy.als_gd_path(*toy.START, step=0.1, L=L, n_iter=5)
     assert path.shape == (2 * L * 5 + 1, 2)
     steps = np.diff(path, axis=0)
     assert np.all((steps[:, 0] == 0) | (steps[:, 1] == 0)), "ALS+GD steps are axis-parallel"
@@ -132,7 +132,7 @@ def test_als_gd_path_equals_mfcore_als_gd_iteration(L):
 
 def test_als_gd_with_block_step_is_als():
     """α = 1/(2(p²+λ)) is one over the block curvature: one GD step is the exact update (MATH §12, §5.2)."""
-    a = toy.als_gd_path(*toy.START, alpha="block", L=1, n_iter=10)
+    a = toy.als_gd_path(*toy.START, step="block", L=1, n_iter=10)
     b = toy.als_path(*toy.START, n_iter=10)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
@@ -141,7 +141,7 @@ def test_als_gd_with_block_step_is_als():
 def test_sgd_step_equals_mfcore_sgd_update(order):
     p, q = 1.8, 0.1
     for r_j in (0.6, 1.4):
-        path = toy.sgd_path(p, q, [r_j], lam=0.1, alpha=0.05, n_epochs=1, order=order)
+        path = toy.sgd_path(p, q, [r_j], lam=0.1, step=0.05, n_epochs=1, order=order)
         p_u, q_i = np.array([p]), np.array([q])
         mfcore.sgd_update(p_u, q_i, r_j, 0.05, 0.1, 0.1, order == "sequential")
         assert path[-1] == pytest.approx([p_u[0], q_i[0]], rel=1e-14)
@@ -168,10 +168,12 @@ def test_bad_arguments_say_what_to_change():
         toy.objective(1.0, 1.0, lam=-1)
     with pytest.raises(ValueError, match="n_iter"):
         toy.als_path(1.0, 1.0, n_iter=0)
-    with pytest.raises(ValueError, match="alpha"):
-        toy.gd_path(1.0, 1.0, alpha=0.0)
+    with pytest.raises(ValueError, match="step"):
+        toy.gd_path(1.0, 1.0, step=0.0)
     with pytest.raises(ValueError, match="block"):
-        toy.als_gd_path(1.0, 1.0, alpha="exact")
+        toy.als_gd_path(1.0, 1.0, step="exact")
+    with pytest.warns(DeprecationWarning, match="now called 'step'"):
+        np.testing.assert_array_equal(toy.gd_path(1.0, 1.0, alpha=0.2), toy.gd_path(1.0, 1.0, step=0.2))
     with pytest.raises(ValueError, match="ratings"):
         toy.sgd_path(1.0, 1.0, ratings=[])
     with pytest.raises(ValueError, match="lam = 0"):
