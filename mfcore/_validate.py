@@ -15,9 +15,6 @@ from .data import Ratings
 
 REG_MODES = ("mean", "weighted")
 
-#: Old names of the step size α, accepted with a DeprecationWarning for one release (mfcore 0.2).
-OLD_STEP_NAMES = ("lr", "alpha", "alpha_trial")
-
 
 def check_scalar(x, name: str, *, integer: bool = False, low: float | None = None, strict: bool = False,
                  hint: str = "") -> float | int:

@@ -206,7 +206,7 @@ class MF:
         return self
 
     def _iterate(self, solver, history, P, Q, cfg, callback):
-        """Algorithm's outer loop: one solver iteration, its history row, the checks and the stopping rules."""
+        """The outer loop (MATH §7): one solver iteration, its history row, the divergence checks, the stop rules."""
         in_place = getattr(solver, "in_place", False)          # SGD/BGD update P, Q in place: keep copies
         first = history.record(0, P, Q, np.nan)
         track, F_start = history.track, first[history.track]
