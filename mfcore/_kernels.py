@@ -144,7 +144,7 @@ def cholesky_solve(A, ridge, b):
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")     # inlined into ridge_solve_rows (as fast as one loop)
 def dual_solve(XT, cnt, r_U, ridge, G, z, x):
     """x ← F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹ r_U, equal to (F_UᵀF_U + ρI)⁻¹F_Uᵀ r_U (push-through identity, MATH §4.2).
 
