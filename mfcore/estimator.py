@@ -207,14 +207,15 @@ class MF:
 
     def _iterate(self, solver, history, P, Q, cfg, callback):
         """The outer loop (MATH §7): one solver iteration, its history row, the divergence checks, the stop rules."""
-        in_place = getattr(solver, "in_place", False)          # SGD/BGD update P, Q in place: keep copies
+        # SGD/BGD update P, Q in place: the best iterate (early stopping on validation) is kept as a copy.
+        keep_copy = getattr(solver, "in_place", False) and history.valid is not None
         first = history.record(0, P, Q, np.nan)
         track, F_start = history.track, first[history.track]
-        best = (first["valid_rmse"], 0, P.copy(), Q.copy()) if in_place else (first["valid_rmse"], 0, P, Q)
+        best = (first["valid_rmse"], 0, P.copy(), Q.copy()) if keep_copy else (first["valid_rmse"], 0, P, Q)
         stop_reason, warned = "max_iter", False
         name = solver.name
         bar = progress(range(1, cfg["max_iter"] + 1), desc=f"{name} K={cfg['K']}",
-                       unit="epoch" if in_place else "it", enabled=self.verbose)
+                       unit="epoch" if getattr(solver, "in_place", False) else "it", enabled=self.verbose)
         for it in bar:
             prev = history.last[track]
             with np.errstate(over="ignore", invalid="ignore"):
@@ -232,7 +233,7 @@ class MF:
             if history.valid is not None:
                 v = row["valid_rmse"]
                 if v < best[0] - self.min_delta or not np.isfinite(best[0]):
-                    best = (v, it, P.copy(), Q.copy()) if in_place else (v, it, P, Q)
+                    best = (v, it, P.copy(), Q.copy()) if keep_copy else (v, it, P, Q)
                 elif self.patience is not None and it - best[1] >= self.patience:
                     stop_reason = "early_stopping"
                     break

@@ -210,3 +210,14 @@ def test_cli_takes_the_step_size(tmp_path, capsys):
     assert code == 0 and (tmp_path / "best.json").is_file()
     assert main(["cv", "--solver", "sgd", "--step", "fast", "--K", "2", "--lam", "1e-4", "--out", str(tmp_path)]) == 2
     assert "step-size rule" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("solver", ["sgd", "bgd"])
+def test_early_stopping_restores_the_best_iterate_of_in_place_solvers(solver, split):
+    train, valid = split
+    m = MF(K=8, lam=1e-6, solver=solver, step=0.05 if solver == "sgd" else 2.0, max_iter=300, patience=3,
+           seed=0).fit(train, valid)
+    h = m.history_
+    assert m.stop_reason_ == "early_stopping", "with λ ≈ 0 and K=8 the validation RMSE should rise (overfitting)"
+    assert m.rmse(valid) == pytest.approx(h["valid_rmse"].min(), rel=1e-12), (
+        "SGD/BGD update P, Q in place: the restored best iterate must be a copy, not the last one")
