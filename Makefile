@@ -37,7 +37,7 @@ demo: $(STAMP)
 	$(BIN)/mfcore data --data synthetic
 	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
-test: $(STAMP)
+test: $(STAMP) grading-setup
 	$(BIN)/python -m pytest tests lectures $(NBVAL)
 
 test-slow: $(STAMP)

@@ -12,7 +12,7 @@ import pytest
 from problems import ROOT
 
 from course import layout
-from course.recheck import parse_calls
+from course.judge import parse_calls
 from course.release import release
 from mfcore import checks
 
@@ -59,7 +59,7 @@ def _test_calls(nb):
         m = _nbg(cell)
         if cell.cell_type == "code" and m.get("grade") and not m.get("solution"):
             calls = parse_calls(cell.source)
-            assert calls, f"test cell {m['grade_id']} must consist of check(...) calls (the re-check mirrors them)"
+            assert calls, f"test cell {m['grade_id']} must consist of check(...) calls (the grader tokenises them)"
             yield m["grade_id"], calls
 
 
