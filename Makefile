@@ -16,7 +16,7 @@ export MFCORE_QUIET ?= 1
 # the repository root (it would run the homework notebooks too).
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
 
-.PHONY: venv demo test test-slow bench clean help
+.PHONY: venv setup demo test test-slow bench site clean help
 
 help:
 	@echo "make demo       run the main job on the embedded synthetic data"
@@ -32,12 +32,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Working in the repository must never dirty git: register the clean filter that .gitattributes names for
+# notebooks (tools/nbmeta.py undoes JupyterLab's kernelspec/language_info rewrites).  Cheap; run by demo,
+# test and site, and by hand with `make setup`.
+setup:
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git config filter.nbmeta.clean "python3 tools/nbmeta.py" && git config filter.nbmeta.smudge cat; fi
+
 # The main job on the embedded synthetic data (true rank 5): summary, then Algorithm 6 end to end.
-demo: $(STAMP)
+demo: $(STAMP) setup
 	$(BIN)/mfcore data --data synthetic
 	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
-test: $(STAMP)
+test: $(STAMP) setup
 	$(BIN)/python -m pytest tests lectures $(NBVAL)
 
 test-slow: $(STAMP)
