@@ -4,7 +4,7 @@ The model is r̂_ui = p_uᵀq_i, fitted by minimising the regularised mean squar
 error of the slides' eq. (1).  Where each idea lives:
 
 ============================  ==========================================================
-``data.py``                   :class:`Ratings`, the observed set Ω (MATH §0)
+``data.py``                   :class:`Ratings`, the observed set Ω (notes/notation.md)
 ``synthetic.py``              :func:`synthetic_ratings`, the embedded default data
 ``movielens.py``              :func:`load_movielens` (download, checksum, cache)
 ``split.py``                  anchored :func:`train_test_split` and :func:`kfold` (§9.2)

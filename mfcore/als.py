@@ -1,16 +1,16 @@
-"""Alternating least squares, the slides' Algorithm 1 (MATH §4).
+"""Alternating least squares, the slides' Algorithm 1 (notes/derivations.md §4).
 
-With P fixed, F splits into one ridge regression per item (MATH §4.1)::
+With P fixed, F splits into one ridge regression per item (notes/derivations.md §4.1)::
 
     q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω| I)⁻¹ Σ_{u∈U_i} r_ui p_u        (Algorithm 1, line 7)
 
 and with Q fixed into one per user (line 11, sum over i ∈ I_u).  The ridge is
 λ|Ω| for ``reg_mode="mean"`` (eq. 1) and λ|U_i| for ``"weighted"`` (ALS-WR),
-i.e. λ|Ω|w_i with the penalty weights of MATH §6.4.  Both half-steps run the
+i.e. λ|Ω|w_i with the penalty weights of notes/derivations.md §6.4.  Both half-steps run the
 same numba kernel, :func:`ridge_solve_rows`, with the roles of P and Q swapped:
 per row it forms the K×K system and solves it by Cholesky (never an inverse,
-MATH §4.7).  Rows with no rating get exactly 0; with λ = 0 each row gets the
-minimum-norm least-squares solution (MATH §4.4).
+notes/derivations.md §4.7).  Rows with no rating get exactly 0; with λ = 0 each row gets the
+minimum-norm least-squares solution (notes/derivations.md §4.4).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _cholesky_solve(A, ridge, b):
 
 @njit(cache=True, fastmath=FASTMATH)
 def _lstsq_solve(F_U, y, ridge):
-    """Minimum-norm x of min ‖[F_U; √ridge·I] x − [y; 0]‖ (λ = 0, or a Cholesky that failed), MATH §4.4."""
+    """Minimum-norm x of min ‖[F_U; √ridge·I] x − [y; 0]‖ (λ = 0, or a Cholesky that failed), notes/derivations.md §4.4."""
     cnt, K = F_U.shape
     extra = K if ridge > 0.0 else 0
     X = np.zeros((cnt + extra, K))
@@ -120,7 +120,7 @@ def rhs(XT, cnt, r_U, b):
 
 @njit(cache=True, fastmath=FASTMATH)
 def ridge_solve_rows(F, indptr, index, values, ridge, out):
-    """Row r of ``out`` ← (F_Uᵀ F_U + ridge_r I)⁻¹ F_Uᵀ r_U, i.e. (Σ f fᵀ + ridge I)⁻¹ Σ r f (Algorithm 1 lines 7/11, MATH §4.2).
+    """Row r of ``out`` ← (F_Uᵀ F_U + ridge_r I)⁻¹ F_Uᵀ r_U, i.e. (Σ f fᵀ + ridge I)⁻¹ Σ r f (Algorithm 1 lines 7/11, notes/derivations.md §4.2).
 
     ``F`` is the fixed factor (P for the item step, Q for the user step) and
     (indptr, index, values) the CSR view listing, per row, the rows U of F and
@@ -191,7 +191,7 @@ def _warn_lam_zero(lam: float) -> None:
         warnings.warn(
             "ALS with lam=0: the normal equations Σ p pᵀ q = Σ r p can be singular (e.g. a row with fewer "
             "than K ratings), so the block minimiser is not unique; using the minimum-norm least-squares "
-            "solution (MATH §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=4)
+            "solution (notes/derivations.md §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=4)
 
 
 def _solve(F: np.ndarray, view: Compressed, ridge: np.ndarray) -> np.ndarray:
@@ -212,17 +212,17 @@ def _half_step(F, data: Ratings, lam: float, reg_mode: str, side: str) -> np.nda
 
 
 def als_item_step(P, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
-    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, MATH §4.2)."""
+    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, notes/derivations.md §4.2)."""
     return _half_step(P, data, lam, reg_mode, "item")
 
 
 def als_user_step(Q, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
-    """P with p_u = (Σ_{i∈I_u} q_i q_iᵀ + λ|Ω|w_u I)⁻¹ Σ_{i∈I_u} r_ui q_i (Algorithm 1 line 11; the sum is over i∈I_u, not the slides' u∈U_i, Appendix A E4)."""
+    """P with p_u = (Σ_{i∈I_u} q_i q_iᵀ + λ|Ω|w_u I)⁻¹ Σ_{i∈I_u} r_ui q_i (Algorithm 1 line 11; the sum is over i∈I_u, not the slides' u∈U_i, notes/errata.md E4)."""
     return _half_step(Q, data, lam, reg_mode, "user")
 
 
 def als_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): item step from P, then user step from the new Q (Algorithm 1 lines 5–12, MATH §4.3); Q is only validated, ALS needs only P⁽⁰⁾."""
+    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): item step from P, then user step from the new Q (Algorithm 1 lines 5–12, notes/derivations.md §4.3); Q is only validated, ALS needs only P⁽⁰⁾."""
     P, Q = check_factors(P, Q, check_data(data))
     Q_new = als_item_step(P, data, lam, reg_mode)
     return als_user_step(Q_new, data, lam, reg_mode), Q_new

@@ -1,11 +1,11 @@
-"""Mini-batch gradient descent, the slides' BGD (MATH §6.5).
+"""Mini-batch gradient descent, the slides' BGD (notes/derivations.md §6.5).
 
 One epoch permutes Ω and cuts it into consecutive batches b of size B (the
 last may be smaller).  For each batch, from the values before the batch::
 
     ĝ = (1/|b|) Σ_{(u,i)∈b} ∇ℓ_ui,        Θ ← Θ − α ĝ
 
-with the per-sample gradients of MATH §6.1 (coefficients λ_u, λ_i of §6.4)::
+with the per-sample gradients of notes/derivations.md §6.1 (coefficients λ_u, λ_i of §6.4)::
 
     ∇_{p_u} ℓ_ui = −2 e_ui q_i + 2 λ_u p_u,    ∇_{q_i} ℓ_ui = −2 e_ui p_u + 2 λ_i q_i.
 
@@ -62,7 +62,7 @@ def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, B
 
 def bgd_epoch(P, Q, data: Ratings, lam: float, alpha: float, batch_size: int, reg_mode: str = "mean",
               rng=None) -> None:
-    """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD, MATH §6.5).
+    """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD, notes/derivations.md §6.5).
 
     ``rng`` is a ``numpy.random.Generator``, the same one every epoch (``None``: ``default_rng(0)``).
     """
@@ -82,10 +82,10 @@ def bgd_epoch(P, Q, data: Ratings, lam: float, alpha: float, batch_size: int, re
 
 
 def per_sample_gradients(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """(∇_{p_u}ℓ_ui, ∇_{q_i}ℓ_ui) for every (u, i) ∈ Ω in data order, each |Ω|×K (MATH §6.1); for teaching.
+    """(∇_{p_u}ℓ_ui, ∇_{q_i}ℓ_ui) for every (u, i) ∈ Ω in data order, each |Ω|×K (notes/derivations.md §6.1); for teaching.
 
     Their mean over Ω, added up per row, is ∇F ("mean") or ∇G ("weighted"),
-    up to unseen rows, which are never sampled (MATH §6.3).
+    up to unseen rows, which are never sampled (notes/derivations.md §6.3).
     """
     data = check_data(data)
     P, Q = check_factors(P, Q, data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class RatingsError(ValueError):
-    """The ratings given to :class:`mfcore.Ratings` are invalid (MATH §0)."""
+    """The ratings given to :class:`mfcore.Ratings` are invalid (notes/notation.md)."""
 
 
 class ChecksumError(ValueError):
@@ -21,7 +21,7 @@ class DataUnavailableError(FileNotFoundError):
 
 
 class DivergenceError(RuntimeError):
-    """A solver's objective or parameters became non-finite or exploded (MATH §3.4).
+    """A solver's objective or parameters became non-finite or exploded (notes/derivations.md §3.4).
 
     ``history`` holds the per-iteration records up to the failure.
     """
@@ -32,7 +32,7 @@ class DivergenceError(RuntimeError):
 
 
 class ObjectiveIncreaseWarning(UserWarning):
-    """A deterministic fixed-step solver increased the objective (MATH §3.4)."""
+    """A deterministic fixed-step solver increased the objective (notes/derivations.md §3.4)."""
 
 
 def describe_rows(rows, limit: int = 5) -> str:

@@ -6,7 +6,7 @@
 The estimator is thin: each iteration calls the slide-shaped function of the
 solver's own module (``als_iteration``, ``gd_step``/``armijo_step``,
 ``als_gd_iteration``, ``sgd_epoch``, ``bgd_epoch``); this file only adds what
-all solvers share (MATH §7): the initial point (§8.1), the history, the
+all solvers share (notes/derivations.md §7): the initial point (§8.1), the history, the
 termination rules (tolerance, budget, early stopping on validation) and the
 divergence checks (§3.4).
 """
@@ -33,10 +33,10 @@ SOLVERS = ("als", "gd", "als-gd", "sgd", "bgd")
 
 # Budgets that converge on ml-100k-sized data with the default step sizes.
 _DEFAULT_MAX_ITER = {"als": 200, "gd": 1000, "als-gd": 200, "sgd": 50, "bgd": 100}
-# MATH §7: the tolerance rule is for the monotone solvers; off for the noisy ones.
+# notes/derivations.md §7: the tolerance rule is for the monotone solvers; off for the noisy ones.
 _DEFAULT_TOL = {"als": 1e-6, "gd": 1e-9, "als-gd": 1e-6, "sgd": 0.0, "bgd": 0.0}
 _DEFAULT_LAM = {"mean": 1e-4, "weighted": 0.05}
-EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (MATH §3.4)
+EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (notes/derivations.md §3.4)
 
 
 class MF:
@@ -54,19 +54,19 @@ class MF:
         mini-batch GD (the slides' BGD).  All minimise the same objective for a given ``reg_mode``.
     reg_mode : {"mean", "weighted"}
         "mean" = eq. (1) (default for every solver); "weighted" = frequency-weighted G_λ,
-        which the slides' SGD minimises (ALS-WR), MATH §6.4.
+        which the slides' SGD minimises (ALS-WR), notes/derivations.md §6.4.
     max_iter : int, optional
         Iterations (ALS / GD / ALS+GD outer loops) or epochs (SGD, BGD).  Defaults: als 200,
         gd 1000, als-gd 200, sgd 50, bgd 100 (the tolerance usually stops the first three earlier).
     tol : float, optional
-        Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (MATH §7).  Default 1e-6 (ALS, ALS+GD),
+        Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (notes/derivations.md §7).  Default 1e-6 (ALS, ALS+GD),
         1e-9 (GD, whose slow phase has tiny relative decreases), 0 = off (SGD, BGD: noisy objective).
     lr : float, str or callable, optional
         Step size α.  gd: "auto" (Armijo backtracking, default), "lipschitz" (α = 1/L̂(Θ⁽ˡ⁾)) or a
         fixed float.  als-gd: "block_trace" (default, α_i = 1/L̄_i per row), "block", "global" or
         a float.  sgd: a float (default 0.005: on MovieLens 0.01 left a noise floor above the
         global-mean RMSE) or a callable ``epoch -> α`` (a schedule).
-        bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, MATH §6.5,
+        bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, notes/derivations.md §6.5,
         capped for large B) or a callable.  For B near |Ω| prefer solver="gd" (Armijo steps).
     batch_size : int
         B for "bgd" (default 256); B = |Ω| is one full GD step per epoch.
@@ -76,7 +76,7 @@ class MF:
         Early stopping: stop after ``patience`` iterations without a better validation RMSE
         (needs ``valid`` in :meth:`fit`); the best iterate is restored.
     seed : int
-        Seeds the initial factors (the same for every solver, MATH §8.1) and the shuffles.
+        Seeds the initial factors (the same for every solver, notes/derivations.md §8.1) and the shuffles.
     sigma0 : float or str
         Std of the initial factors (default 0.1), see :func:`mfcore.init.init_factors`.
     order : {"sequential", "simultaneous"}
@@ -266,7 +266,7 @@ class MF:
             raise RuntimeError("this MF is not fitted yet: call fit(train) first.")
 
     def predict(self, users, items, cold_start: str = "zero") -> np.ndarray:
-        """r̂_ui = p_uᵀq_i for index pairs; unseen users/items give 0 or μ (``cold_start``, MATH §9.7)."""
+        """r̂_ui = p_uᵀq_i for index pairs; unseen users/items give 0 or μ (``cold_start``, notes/derivations.md §9.7)."""
         self._check_fitted()
         if cold_start not in ("zero", "global_mean"):
             raise ValueError(f"cold_start must be 'zero' or 'global_mean', got {cold_start!r}.")

@@ -1,4 +1,4 @@
-"""Hyperparameter optimisation beyond grids (MATH §10): random search and Bayesian optimisation.
+"""Hyperparameter optimisation beyond grids (notes/derivations.md §10): random search and Bayesian optimisation.
 
 Both return the same :class:`~mfcore.cv.SearchResult` as :func:`~mfcore.grid_search`, so one plot
 (:func:`compare_searches`) can put grid, random and Bayesian search side by side by the best
@@ -70,7 +70,7 @@ def _space_flags(res: SearchResult, K_range, lam_range) -> None:
 
 def random_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver: str = "als", cv=0.2,
                   n_jobs: int = 1, seed=0, verbose: bool = True, **fit_options) -> SearchResult:
-    """Random search (MATH §10): K ~ U{K_lo..K_hi}, log10 λ ~ U(log10 λ_lo, log10 λ_hi), ``n_trials`` draws."""
+    """Random search (notes/derivations.md §10): K ~ U{K_lo..K_hi}, log10 λ ~ U(log10 λ_lo, log10 λ_hi), ``n_trials`` draws."""
     train = check_data(train, "train")
     K_range, lam_range = _check_ranges(K, lam)
     _check_trials(n_trials)
@@ -91,7 +91,7 @@ def random_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver
 
 def bayes_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver: str = "als", cv=0.2,
                  n_jobs: int = 1, seed=0, prune: bool = True, verbose: bool = True, **fit_options) -> SearchResult:
-    """Bayesian optimisation with optuna's TPE (MATH §10), pruning on per-iteration validation RMSE.
+    """Bayesian optimisation with optuna's TPE (notes/derivations.md §10), pruning on per-iteration validation RMSE.
 
     TPE proposes each trial from the results of the previous ones, so trials run one after the
     other; ``n_jobs`` > 1 fits the folds of a k-fold trial in parallel (then pruning happens per

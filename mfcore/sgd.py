@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, the slides' Algorithm 5 (MATH §6.1–6.4).
+"""Stochastic gradient descent, the slides' Algorithm 5 (notes/derivations.md §6.1–6.4).
 
 One epoch shuffles Ω and visits every sample once.  For a sample (u, i) the
 item row is updated first and the user update then uses the **new** q_i
@@ -10,7 +10,7 @@ item row is updated first and the user update then uses the **new** q_i
 ``order="simultaneous"`` uses the old values in both (Funk-style SGD).
 
 The per-sample penalty coefficients λ_u, λ_i depend on the objective
-(MATH §6.4): ``reg_mode="weighted"`` is the slides' SGD (λ_u = λ, it minimises
+(notes/derivations.md §6.4): ``reg_mode="weighted"`` is the slides' SGD (λ_u = λ, it minimises
 G_λ), ``reg_mode="mean"`` uses λ|Ω|/|I_u| and λ|Ω|/|U_i|, the unbiased sample of
 eq. (1).  Unseen rows are never sampled, so they keep their value (0, §8.1).
 """
@@ -34,7 +34,7 @@ ORDERS = ("sequential", "simultaneous")
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")      # inlined into the sweep: 25-30% faster
 def sgd_update(p_u, q_i, r_ui, alpha, lam_u, lam_i, sequential=True):
-    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; MATH §6.2)."""
+    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; notes/derivations.md §6.2)."""
     K = p_u.shape[0]
     e = r_ui
     for f in range(K):
@@ -64,7 +64,7 @@ def sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, alpha, s
 
 
 def sample_penalty_coefficients(data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), MATH §6.3–6.4."""
+    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), notes/derivations.md §6.3–6.4."""
     w_user, w_item = penalty_weights(data, reg_mode)
     scale = lam * len(data)
 
@@ -79,7 +79,7 @@ def sample_penalty_coefficients(data: Ratings, lam: float, reg_mode: str = "mean
 
 def sgd_epoch(P, Q, data: Ratings, lam: float, alpha: float, reg_mode: str = "mean", rng=None,
               order: str = "sequential") -> None:
-    """One epoch of Algorithm 5 in place: shuffle Ω with ``rng``, then one step per sample (MATH §6.2).
+    """One epoch of Algorithm 5 in place: shuffle Ω with ``rng``, then one step per sample (notes/derivations.md §6.2).
 
     ``rng`` is a ``numpy.random.Generator``; pass the same one every epoch so
     each epoch gets a fresh permutation (``None`` means ``default_rng(0)``,

@@ -256,7 +256,7 @@ def reference_note(called, name: str, func_name: str = "this function") -> str:
 # problems
 def problem(seed: int, n: int = 6, m: int = 5, K: int = 3, density: float = 0.6, unseen_user: bool = False,
             unseen_item: bool = False, scale: float = 0.5, noise: float = 0.1):
-    """(data, P, Q): Bernoulli(density) pairs with ratings from a random rank-K model plus noise (MATH §13).
+    """(data, P, Q): Bernoulli(density) pairs with ratings from a random rank-K model plus noise (notes/checks.md).
 
     Every user and item has a rating, except the last user/item with ``unseen_user``/``unseen_item``.
     P, Q are i.i.d. N(0, scale²), a non-stationary point.
@@ -412,7 +412,7 @@ def as_tuple(value, what: str, n: int, names: str) -> tuple:
 # ---------------------------------------------------------------------------------------------------
 # comparisons with teaching messages
 def rel(a, b) -> float:
-    """‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (MATH §13)."""
+    """‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (notes/checks.md)."""
     a = _array(a, dtype=_float64)
     b = _array(b, dtype=_float64)
     if a.shape != b.shape:

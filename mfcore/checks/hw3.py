@@ -11,7 +11,7 @@ Student signatures:
     plot_heatmaps(table) -> matplotlib Figure                               mfcore.SearchResult.heatmap
     refit(train, best, n_fit, seed=0, max_iter=20) -> fitted mfcore.MF      mfcore.SearchResult.refit
 
-The slides' SGD uses the per-sample penalty λ (mfcore's ``reg_mode="weighted"``, MATH §6.3–6.4).
+The slides' SGD uses the per-sample penalty λ (mfcore's ``reg_mode="weighted"``, notes/derivations.md §6.3–6.4).
 """
 
 from __future__ import annotations
@@ -466,7 +466,7 @@ def _verify_refit(case, obs):
         hint = ""
         if abs(got - a["best"]["lam"]) <= 1e-12 * a["best"]["lam"]:
             hint = ("\n  likely mistake: you kept λ*; keep the ridge λ|Ω| instead: λ_refit = λ*·|Ω_fit| / |Ω_train| "
-                    "(MATH §9.6), here λ*·n_fit / len(train).")
+                    "(notes/derivations.md §9.6), here λ*·n_fit / len(train).")
         raise CheckFailure(f"on {case.label}: the refit λ should be {lam_ref:.10g}, got {got:.10g}.{hint}")
     want = model.predict(a["train"].users, a["train"].items)
     expect_close(obs["pred"], want, "the refitted model's predictions on train", case, 1e-8, hints=[])
