@@ -16,10 +16,11 @@ export MFCORE_QUIET ?= 1
 # the repository root (it would run the homework notebooks too).
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
 
-.PHONY: venv demo test test-slow bench clean help
+.PHONY: venv setup demo test test-slow bench site browser clean help
 
 help:
 	@echo "make demo       run the main job on the embedded synthetic data"
+	@echo "make site       build the course website into build/site (open build/site/index.html)"
 	@echo "make test       run the whole test suite (creates .venv first)"
 	@echo "make test-slow  the slow checks (MovieLens quality, load tests)"
 	@echo "make bench      speed benchmarks against peers (installs the [bench] extra)"
@@ -32,14 +33,45 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Working in the repository must never dirty git: register the clean filter that .gitattributes names for
+# notebooks (tools/nbmeta.py undoes JupyterLab's kernelspec/language_info rewrites).  Cheap; run by demo,
+# test and site, and by hand with `make setup`.
+setup:
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git config filter.nbmeta.clean "python3 tools/nbmeta.py" && git config filter.nbmeta.smudge cat; fi
+
 # The main job on the embedded synthetic data (true rank 5): summary, then Algorithm 6 end to end.
-demo: $(STAMP)
+demo: $(STAMP) setup
 	$(BIN)/mfcore data --data synthetic
 	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
-test: $(STAMP)
+test: $(STAMP) setup site browser grading-setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests lectures $(NBVAL)
+
+# The course website: lectures (stored outputs, not re-executed), notes, start page and homework, built by
+# Sphinx + MyST-NB (site/conf.py says why) into build/site.  -W: a broken cross-reference fails the build.
+MATHJAX := build/mathjax/node_modules/mathjax/es5/tex-chtml.js
+site: $(STAMP) setup $(MATHJAX)
+	rm -rf build/site
+	$(BIN)/python -m sphinx -b html -c site -q -W --keep-going . build/site
+	@echo "the course website: build/site/index.html"
+
+# MathJax 3 from the npm registry, served from the build (browsers here reach no CDN).
+$(MATHJAX):
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	mkdir -p build/mathjax
+	cd build/mathjax && npm install --no-audit --no-fund --silent --no-save mathjax@3.2.2
+
+# Headless Chromium and its driver (Debian packages) for tests/test_site.py; installed when missing and
+# possible (root with apt-get), otherwise the browser tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "could not install chromium: the browser tests will skip"; \
+	else echo "no chromium and no root apt-get here: the browser tests will skip"; fi
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests

@@ -2,18 +2,27 @@
 # All grading state lives in grading/ (git-ignored); solutions/ is the instructors' source,
 # assignments/ the generated student versions (commit them after `make release`).
 
-.PHONY: release autograde feedback export grades fake-class
+.PHONY: release autograde feedback export grades fake-class grading-setup grading-check
 
 # Regenerate assignments/ from solutions/ (nbgrader generate_assignment; reproducible byte for byte)
 # and register the homework in the gradebook.
 release: $(STAMP)
 	$(BIN)/python -m course.release
 
-# Grade everything in grading/submitted/<student>/<hw>/: nbgrader autograde in a sandboxed kernel,
-# a clean re-check of every submission, feedback HTML, grading/grades.csv.  Exit 1 if any submission
-# could not be graded.  Options: make autograde HW="hw1 hw2" TIMEOUT=60 JOBS=2
+# Grade everything in grading/submitted/<student>/<hw>/: each submission in its own sandbox, its checks judged
+# outside it, feedback HTML, grading/grades.csv.  Exit 1 if any submission could not be graded, 2 if grading was
+# refused (no sandbox).  Options: make autograde HW="hw1 hw2" TIMEOUT=60 JOBS=2 MEMORY=2G NO_ISOLATION=1
 autograde: $(STAMP)
-	$(BIN)/python -m course.autograde $(HW) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m course.autograde $(HW) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS)) \
+	  $(if $(MEMORY),--memory $(MEMORY)) $(if $(NO_ISOLATION),--no-isolation)
+
+# The sandbox student code runs in: install bubblewrap where it is missing (Debian/Ubuntu, root or sudo) ...
+grading-setup:
+	@sh course/install-sandbox.sh
+
+# ... and show what a student's code would see and be allowed inside it.
+grading-check: $(STAMP) grading-setup
+	$(BIN)/python -m course.sandbox
 
 # Feedback HTML again (e.g. after manual grading in the formgrader), without hidden tests.
 feedback: $(STAMP)

@@ -27,8 +27,8 @@ c.CourseDirectory.feedback_directory = layout.FEEDBACK
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, layout.GRADEBOOK)
 c.Exchange.root = os.path.join(here, layout.EXCHANGE)
 
-# ---- execution: a per-cell time limit; a cell that ignores the interrupt scores 0 instead of
-# dropping the whole submission.
+# ---- execution: a per-cell time limit; a cell that ignores the interrupt is not waited for (its sandbox is
+# killed and a new one started, see course/execute.py).
 c.Execute.timeout = layout.CELL_TIMEOUT
 c.Execute.interrupt_on_timeout = True
 c.Execute.raise_on_iopub_timeout = False
@@ -36,25 +36,19 @@ c.Execute.raise_on_iopub_timeout = False
 # ---- hardening (facts measured on nbgrader 0.9.6):
 # a deleted test cell is put back (full marks possible, no "needs manual grading");
 c.OverwriteCells.add_missing_cells = True
-# the kernel runs sandboxed: it cannot read solutions/, submissions, feedback or the gradebook;
+# every submission runs in its own sandbox, its checks judged outside it (course/execute.py, course/judge.py);
+# course/autograde.py passes the sandbox's workspace, limits and where the trusted results go.
 c.Autograde.autograde_preprocessors = [
-    "course.nbgrader_ext.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
+    "course.execute.IsolatedExecute",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.SandboxKernelManager.hide = layout.hidden_paths(here)
-# any stderr output zeroes a test cell: the checks print on stdout only and capture what student code
-# writes to stderr; Python warnings that still reach stderr in a test cell are dropped, not scored 0;
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"^\S*:\d+: \w*Warning: "
-# feedback never shows hidden tests (their code, and their code quoted in a traceback).
+# feedback never shows hidden tests (their code; the kernel never saw their seeds).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "course.nbgrader_ext.HideHiddenTracebacks",
+    "course.feedback.HideHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
 ]

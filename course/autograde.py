@@ -1,19 +1,24 @@
 """Grade everything submitted: ``python -m course.autograde [hw ...]`` (``make autograde``).
 
-For every ``grading/submitted/<student>/<hw>/`` folder:
+Every student notebook is treated as hostile code; nothing it can reach decides a grade.  For every
+``grading/submitted/<student>/<hw>/`` folder:
 
-1. the gradebook is brought in step with solutions/ (a scratch release into grading/release/);
-2. each submission is checked before nbgrader sees it: a missing or renamed notebook and invalid JSON
-   are reported by name (nbgrader would drop them, and its export would show a silent 0);
-3. ``nbgrader autograde`` runs (sandboxed kernel, per-cell time limit, deleted and edited test cells
-   restored, see nbgrader_config.py); a submission nbgrader could not grade is reported with its reason,
-   and the batch goes on;
-4. every graded submission is re-checked in a separate, clean process (course/recheck.py); a test cell
-   whose clean score differs from the in-notebook score is flagged;
-5. feedback HTML without hidden tests is written to grading/feedback/;
-6. grading/grades.csv gets one row per student and notebook.
+1. **isolation** is checked first: without bubblewrap (``course/sandbox.py``) grading stops, unless the
+   instructor passes ``--no-isolation`` (then every row is flagged "graded without isolation");
+2. the gradebook is brought in step with solutions/ (a scratch release into grading/release/), and for each
+   homework a copy of mfcore with its **answer key blocked** is prepared, with a warm numba cache
+   (``course/redact.py``);
+3. each submission is **staged** (``course/stage.py``): a missing or renamed notebook, invalid JSON or a
+   folder nbgrader cannot read are reported by name; grading metadata a student changed is restored and noted;
+4. ``nbgrader autograde`` runs with :class:`course.execute.IsolatedExecute`: one throwaway sandbox per
+   submission (a new one after a kernel death or a hang), test cells sent tokenised, every check judged in
+   the grading process (``course/judge.py``), which writes the **trusted result** per notebook;
+5. feedback HTML without hidden tests goes to grading/feedback/;
+6. grading/grades.csv gets one row per student and notebook: ``score`` is the trusted score, ``flags`` says
+   what an instructor should look at (see README "Homework", the flags table).
 
-Exit status 0 when every submission was graded, 1 otherwise (the CSV says which and why).
+Exit status 0 when every submission was graded, 1 otherwise (the CSV says which and why), 2 when grading
+was refused (no isolation).
 """
 
 from __future__ import annotations
@@ -23,20 +28,48 @@ import csv
 import json
 import re
 import shutil
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import layout, sandbox
-from .nbgrader_run import nbgrader
-from .recheck import recheck
+from . import layout, redact, sandbox
+from .nbgrader_run import env_for, nbgrader
+from .stage import read_notebook, stage_notebook, tampering
 
 GRADED = "graded"
 NOT_GRADED = "could not be graded"
-COLUMNS = ["student", "assignment", "notebook", "status", "reason", "score", "max_score", "manual_grading",
-           "recheck_score", "recheck", "feedback"]
+COLUMNS = ["student", "assignment", "notebook", "status", "reason", "score", "max_score", "flags", "notebook_score",
+           "manual_grading", "feedback", "log"]
+
+#: Run in a sandbox before grading a homework: compiles the numba kernels of the blocked mfcore copy into a
+#: cache every kernel of that homework then starts with (a blocked function just raises, which is fine).
+WARM_UP = r"""
+import warnings
+warnings.simplefilter("ignore")
+import mfcore, mfcore.checks
+data = mfcore.synthetic_ratings(n_users=40, n_items=30, n_ratings=400, rank=2, seed=0)
+P, Q, _ = mfcore.init_factors(data, 2, 0, 0.1)
+steps = [lambda: mfcore.objective(P, Q, data, 0.1), lambda: mfcore.rmse(P, Q, data),
+         lambda: mfcore.gradient(P, Q, data, 0.1), lambda: mfcore.lipschitz_bound(P, Q, data, 0.1),
+         lambda: mfcore.predict(P, Q, data.users, data.items)]
+for solver in ("als", "gd", "als-gd", "sgd", "bgd"):
+    for mode in ("mean", "weighted"):
+        steps.append(lambda s=solver, m=mode: mfcore.MF(K=2, lam=1e-3, solver=s, reg_mode=m, max_iter=2).fit(data))
+try:
+    from mfcore._kernels import compile_all
+    steps.insert(0, compile_all)
+except ImportError:
+    pass
+for step in steps:
+    try:
+        step()
+    except Exception:
+        pass
+print("warm")
+"""
 
 
 @dataclass
@@ -48,10 +81,12 @@ class Row:
     reason: str = ""
     score: str = ""
     max_score: str = ""
+    flags: str = ""
+    notebook_score: str = ""
     manual_grading: str = ""
-    recheck_score: str = ""
-    recheck: str = ""
     feedback: str = ""
+    log: str = ""
+    notes: list = field(default_factory=list)
 
 
 def _fmt(x) -> str:
@@ -62,184 +97,202 @@ def expected_notebooks(root: Path, hw: str) -> list[str]:
     return sorted(p.stem for p in (root / layout.SOURCE / hw).glob("*.ipynb"))
 
 
-def find_submissions(root: Path, homeworks: list[str] | None) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
-    """({hw: [students]} for every grading/submitted/<student>/<hw>/ folder, [(student, folder)] of
-    folders that are no homework of this course)."""
+def find_submissions(root: Path, homeworks: list[str] | None):
+    """({hw: [students]}, [(student, folder, reason)] of folders that cannot be graded)."""
     sub = root / layout.SUBMITTED
     known = layout.homeworks(root)
     found: dict[str, list[str]] = {}
-    unknown: list[tuple[str, str]] = []
+    bad: list[tuple[str, str, str]] = []
     if not sub.is_dir():
-        return found, unknown
-    for student_dir in sorted(p for p in sub.iterdir() if p.is_dir()):
-        for hw_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            if hw_dir.name in known:
-                if homeworks is None or hw_dir.name in homeworks:
-                    found.setdefault(hw_dir.name, []).append(student_dir.name)
-            elif homeworks is None:
-                unknown.append((student_dir.name, hw_dir.name))
-    return found, unknown
-
-
-def precheck(path: Path, others: list[str]) -> str:
-    """Why nbgrader cannot grade this file ("" if it looks gradable)."""
-    if not path.exists():
-        hint = f" (the folder holds {', '.join(others)}: renamed? submit it as {path.name})" if others else ""
-        return f"no {path.name} in the submission{hint}"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            nb = json.load(fh)
-    except UnicodeDecodeError as exc:
-        return f"not a text file: {exc}"
-    except json.JSONDecodeError as exc:
-        return f"invalid JSON (the file is damaged): {exc}"
-    except OSError as exc:
-        return f"cannot read the file: {exc}"
-    if not isinstance(nb, dict) or "cells" not in nb:
-        return "not a Jupyter notebook (no cells)"
-    return ""
-
-
-_EXC = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit))\b:?\s*(.*)$")
-
-
-def failures_from_log(text: str, hw: str) -> dict[str, str]:
-    """{student: reason} for each submission nbgrader reported as failed in its log."""
-    failed = set(re.findall(rf"There was an error processing assignment '{re.escape(hw)}' for student '([^']+)'", text))
-    reasons = {}
-    lines = text.splitlines()
-    for k, line in enumerate(lines):
-        m = re.search(r"There was an error processing assignment: .*[/\\]([^/\\]+)[/\\]" + re.escape(hw) + r"\s*$", line)
-        if not m:
+        return found, bad
+    for student_dir in sorted(sub.iterdir()):
+        student = student_dir.name
+        if not student_dir.is_dir():
+            bad.append((student, "", f"{layout.SUBMITTED}/{student} is a file, not a student's folder"))
             continue
-        student = m.group(1)
-        before = [x.split("ERROR] ", 1)[1] for x in lines[max(0, k - 3):k]
-                  if "| ERROR]" in x and "Interrupting" not in x and "Timeout waiting" not in x]
-        exc = ""
-        for x in lines[k + 1:k + 400]:
-            if x.startswith("[") and "Traceback" not in x:
-                break
-            mm = _EXC.match(x)
-            if mm:
-                exc = f"{mm.group(1).split('.')[-1]}: {mm.group(2)}".strip().rstrip(":")
-        reasons[student] = "; ".join([*before[-1:], exc] if exc else before[-1:]) or "nbgrader failed (see the log)"
-    return {s: reasons.get(s, "nbgrader failed (see the log)") for s in failed}
+        for hw_dir in sorted(student_dir.iterdir()):
+            if homeworks is not None and hw_dir.name not in homeworks:
+                continue
+            if hw_dir.name not in known:
+                bad.append((student, hw_dir.name, f"no homework is called {hw_dir.name!r} (homeworks: "
+                                                  f"{', '.join(known)})"))
+            elif student.startswith("."):
+                bad.append((student, hw_dir.name, f"the folder name {layout.SUBMITTED}/{student} starts with '.', "
+                                                  "which nbgrader ignores as hidden: rename it without the dot "
+                                                  "and grade again"))
+            elif student_dir.is_symlink() or hw_dir.is_symlink():
+                bad.append((student, hw_dir.name, f"{layout.SUBMITTED}/{student}/{hw_dir.name} is a symbolic link: "
+                                                  "copy the submission itself"))
+            elif not re.fullmatch(r"[\w.@+-]+", student):
+                bad.append((student, hw_dir.name, f"the folder name {student!r} has characters nbgrader cannot use "
+                                                  "as a student id (use letters, digits, _ . @ + -)"))
+            else:
+                found.setdefault(hw_dir.name, []).append(student)
+    return found, bad
 
 
-def _gradebook_rows(root: Path, hw: str, student: str, notebook: str):
+def test_cells(source_nb: Path) -> dict[str, float]:
+    """{grade_id: points} of the auto-graded test cells of the instructors' notebook."""
+    nb = read_notebook(source_nb)
+    out = {}
+    for c in nb.cells:
+        m = c.get("metadata", {}).get("nbgrader", {})
+        if c.cell_type == "code" and m.get("grade") and not m.get("solution"):
+            out[m["grade_id"]] = float(m.get("points", 0))
+    return out
+
+
+def total_points(source_nb: Path) -> float:
+    nb = read_notebook(source_nb)
+    return sum(float(c.metadata.get("nbgrader", {}).get("points", 0)) for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade"))
+
+
+def _gradebook(root: Path, hw: str, student: str, notebook: str):
     from nbgrader.api import Gradebook, MissingEntry
 
-    url = "sqlite:///" + str(root / layout.GRADEBOOK)
-    with Gradebook(url, "mfcore") as gb:
+    with Gradebook("sqlite:///" + str(root / layout.GRADEBOOK), "mfcore") as gb:
         try:
             nb = gb.find_submission_notebook(notebook, hw, student)
         except MissingEntry:
             return None
-        cells = {g.name: (g.auto_score, g.max_score, g.cell.cell_type) for g in nb.grades}
+        auto = sum(g.auto_score or 0.0 for g in nb.grades if g.cell.cell_type == "code")
         pending = sum(g.max_score for g in nb.grades if g.needs_manual_grade)
-        return {"score": nb.score, "max_score": nb.max_score, "needs_manual": nb.needs_manual_grade,
-                "pending": pending, "cells": cells}
+        cells = {g.name: g.auto_score for g in nb.grades if g.cell.cell_type == "code"}
+        return {"auto": auto, "pending": pending, "needs_manual": nb.needs_manual_grade, "cells": cells}
 
 
+# --------------------------------------------------------------------------------------------- preparation
+def prepare_homework(root: Path, hw: str, isolated: bool, say) -> None:
+    """The blocked mfcore copy and its warm numba cache for ``hw``, described in grading/sandbox/<hw>.json."""
+    from mfcore import checks
+
+    workspace = root / layout.SANDBOX
+    workspace.mkdir(parents=True, exist_ok=True)
+    pkg = redact.redacted_copy(checks.answer_key(hw), workspace)
+    cache = pkg.parent / "numba-cache"
+    mount = str(redact.package_dir())
+    if not (pkg.parent / ("warm" if isolated else "warm-unisolated")).exists():
+        if cache.exists():
+            shutil.rmtree(cache)
+        cache.mkdir()
+        start = time.monotonic()
+        env = {"NUMBA_CACHE_DIR": str(cache), "MFCORE_QUIET": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+               "HOME": "/tmp/home", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        if isolated:
+            key = f"warm/{hw}"
+            sandbox.chown_for(cache, key)
+            cmd = sandbox.command([sys.executable, "-c", WARM_UP], key=key, readonly=[(str(pkg), mount)],
+                                  writable=[(str(cache), str(cache))], env=env)
+            done = subprocess.run(cmd, capture_output=True, text=True, env={}, timeout=900)
+        else:
+            env = {**env_for(root), **env, "PYTHONPATH": str(pkg.parent)}
+            done = subprocess.run([sys.executable, "-c", WARM_UP], capture_output=True, text=True, env=env,
+                                  timeout=900, cwd=cache)        # not the course root: its mfcore would come first
+        if done.returncode != 0 or "warm" not in done.stdout:
+            raise RuntimeError(f"warming the numba cache for {hw} failed (exit {done.returncode}):\n"
+                               f"{done.stderr[-3000:]}")
+        (pkg.parent / ("warm" if isolated else "warm-unisolated")).write_text("")
+        say(f"{hw}: blocked {len(checks.answer_key(hw))} answer-key functions of mfcore; numba cache warmed in "
+            f"{time.monotonic() - start:.0f} s")
+    (workspace / f"{hw}.json").write_text(json.dumps({"package": str(pkg), "mount": mount,
+                                                      "numba_cache": str(cache)}))
+
+
+def stage_submission(root: Path, hw: str, student: str, names: list[str], rows: dict) -> bool:
+    """Copy one submission to grading/staged/ with its grading metadata restored; False if nothing is gradable."""
+    folder = root / layout.SUBMITTED / student / hw
+    dest = root / layout.STAGED / student / hw
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for item in folder.iterdir():                        # the student's other files (data, ...), never links
+        if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb":
+            shutil.copy2(item, dest / item.name)
+    others = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in names)
+    any_ok = False
+    for name in names:
+        row = rows[(student, hw, name)]
+        path = folder / f"{name}.ipynb"
+        if not path.is_file() or path.is_symlink():
+            hint = f" (the folder holds {', '.join(others)}: renamed? submit it as {name}.ipynb)" if others else ""
+            row.status, row.reason = NOT_GRADED, f"no {name}.ipynb in the submission{hint}"
+            continue
+        try:
+            notes = stage_notebook(path, root / layout.SCRATCH_RELEASE / hw / f"{name}.ipynb", dest / f"{name}.ipynb")
+        except ValueError as exc:
+            row.status, row.reason = NOT_GRADED, str(exc)
+            continue
+        row.notes = notes
+        any_ok = True
+    return any_ok
+
+
+# --------------------------------------------------------------------------------------------- grading
 def autograde(root=None, homeworks: list[str] | None = None, timeout: float | None = None, jobs: int = 1,
-              do_recheck: bool = True, do_feedback: bool = True, out: Path | None = None, quiet: bool = False) -> tuple[int, list[Row]]:
+              do_feedback: bool = True, out: Path | None = None, quiet: bool = False, isolation: bool = True,
+              memory: int | None = None, notebook_timeout: int | None = None) -> tuple[int, list[Row]]:
     root = layout.root_of(root)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     start = time.monotonic()
-    (root / layout.LOGS).mkdir(parents=True, exist_ok=True)
-    subs, unknown = find_submissions(root, homeworks)
     ok, why = sandbox.available()
-    say(f"kernel sandbox: {'on' if ok else 'OFF (' + why + ')'}; per-cell time limit "
-        f"{timeout or layout.CELL_TIMEOUT:g} s; {sum(len(v) for v in subs.values())} submission(s) in "
-        f"{layout.SUBMITTED}/")
+    if isolation and not ok:
+        say(f"refusing to grade: no sandbox for student code ({why})")
+        return 2, []
+    limits = sandbox.Limits(memory=memory or sandbox.Limits.memory)
+    for folder in (layout.LOGS, layout.RESULTS, layout.STAGED):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    subs, bad = find_submissions(root, homeworks)
+    say(f"isolation: {'bubblewrap sandbox per submission (' + limits.describe() + ')' if isolation else 'OFF'}; "
+        f"per-cell limit {timeout or layout.CELL_TIMEOUT:g} s, per notebook "
+        f"{notebook_timeout or layout.NOTEBOOK_TIMEOUT} s; {sum(len(v) for v in subs.values())} submission(s) "
+        f"in {layout.SUBMITTED}/")
     rows: dict[tuple, Row] = {}
+    for student, folder, reason in bad:
+        rows[(student, folder, "")] = Row(student, folder, "", NOT_GRADED, reason)
     gradable: dict[str, list[str]] = {}
-    for student, folder in unknown:
-        rows[(student, folder, "")] = Row(student, folder, "", NOT_GRADED,
-                                          f"no homework is called {folder!r} (homeworks: "
-                                          f"{', '.join(layout.homeworks(root))})")
     for hw, students in subs.items():
         log = root / layout.LOGS / f"release-{hw}.log"
         log.unlink(missing_ok=True)
         nbgrader(root, "generate_assignment", hw, "--force",
                  f"--CourseDirectory.release_directory={root / layout.SCRATCH_RELEASE}", log=log, check=True)
+        names = expected_notebooks(root, hw)
         for student in students:
-            folder = root / layout.SUBMITTED / student / hw
-            names = expected_notebooks(root, hw)
-            others = sorted(p.name for p in folder.glob("*.ipynb") if p.stem not in names)
-            any_ok = False
             for name in names:
-                row = Row(student, hw, name)
-                row.reason = precheck(folder / f"{name}.ipynb", others)
-                row.status = NOT_GRADED if row.reason else ""
-                any_ok |= not row.reason
-                rows[(student, hw, name)] = row
-            stale = root / layout.AUTOGRADED / student / hw
-            if stale.exists():
-                shutil.rmtree(stale)
-            if any_ok:
+                rows[(student, hw, name)] = Row(student, hw, name, log=f"{layout.LOGS}/{hw}/{student}.log")
+            for stale in (root / layout.AUTOGRADED / student / hw, root / layout.RESULTS / hw / student):
+                if stale.exists():
+                    shutil.rmtree(stale)
+            if stage_submission(root, hw, student, names, rows):
                 gradable.setdefault(hw, []).append(student)
+            for name in names:
+                row = rows[(student, hw, name)]
+                if row.status == NOT_GRADED:
+                    row.log = ""
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(lambda hw: prepare_homework(root, hw, isolation, say), gradable))
+    _forget_old_copies(root)
+    _create_students(root, {s for students in gradable.values() for s in students})
 
     def run_hw(hw):
         log = root / layout.LOGS / f"autograde-{hw}.log"
         log.unlink(missing_ok=True)
-        args = ["autograde", hw, "--force"]
+        args = ["autograde", hw, "--force", f"--CourseDirectory.submitted_directory={root / layout.STAGED}",
+                f"--IsolatedExecute.isolation={isolation}", f"--IsolatedExecute.workspace={root / layout.SANDBOX}",
+                f"--IsolatedExecute.results_dir={root / layout.RESULTS}",
+                f"--IsolatedExecute.logs_dir={root / layout.LOGS}", f"--IsolatedExecute.memory={limits.memory}",
+                f"--IsolatedExecute.notebook_timeout={notebook_timeout or layout.NOTEBOOK_TIMEOUT}"]
         if timeout:
             args.append(f"--Execute.timeout={int(timeout)}")
         done = nbgrader(root, *args, log=log)
-        return hw, done.returncode, failures_from_log(log.read_text(), hw)
+        return hw, done.returncode
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         results = list(pool.map(run_hw, gradable))
-    for hw, rc, failed in results:
-        say(f"nbgrader autograde {hw}: exit {rc}, {len(gradable[hw]) - len(failed)} of {len(gradable[hw])} "
-            f"submission(s) processed")
-        for (student, a, name), row in rows.items():
-            if a != hw or row.status:
-                continue
-            if student in failed:
-                row.status, row.reason = NOT_GRADED, f"nbgrader: {failed[student]}"
-                continue
-            graded_nb = root / layout.AUTOGRADED / student / hw / f"{name}.ipynb"
-            info = _gradebook_rows(root, hw, student, name) if graded_nb.exists() else None
-            if info is None:
-                row.status, row.reason = NOT_GRADED, "nbgrader wrote no graded notebook (see grading/logs/)"
-                continue
-            row.status = GRADED
-            row.score, row.max_score = _fmt(info["score"]), _fmt(info["max_score"])
-            row.manual_grading = f"pending ({_fmt(info['pending'])} points)" if info["needs_manual"] else ""
-            row._cells = info["cells"]                                                # noqa: SLF001
-
-    def run_recheck(key):
-        student, hw, name = key
-        row = rows[key]
-        try:
-            res = recheck(root / layout.AUTOGRADED / student / hw / f"{name}.ipynb",
-                          root / layout.SOURCE / hw / f"{name}.ipynb", root,
-                          timeout=timeout or layout.CELL_TIMEOUT, log=root / layout.LOGS / f"recheck-{hw}.log")
-        except Exception as exc:                                                     # noqa: BLE001
-            row.recheck = f"not run: {type(exc).__name__}: {exc}"
-            return
-        row.recheck_score = _fmt(res.score)
-        diffs = []
-        for gid, cell in res.cells.items():
-            if cell.score is None:
-                continue
-            in_nb = row._cells.get(gid, (None,))[0]                                  # noqa: SLF001
-            in_nb = 0.0 if in_nb is None else float(in_nb)
-            if abs(in_nb - cell.score) > 1e-9:
-                diffs.append(f"{gid} (in notebook {in_nb:g}, clean {cell.score:g})")
-        if res.error:
-            row.recheck = f"not run: {res.error}"
-        elif diffs:
-            row.recheck = "DISAGREES: " + ", ".join(diffs)
-        else:
-            row.recheck = "agrees"
-
-    if do_recheck:
-        graded = [k for k, r in rows.items() if r.status == GRADED]
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            list(pool.map(run_recheck, graded))
+    for hw, rc in results:
+        say(f"nbgrader autograde {hw}: exit {rc}, {len(gradable[hw])} submission(s)")
+        _collect(root, hw, rows)
     if do_feedback:
         for hw in gradable:
             nbgrader(root, "generate_feedback", hw, "--force", log=root / layout.LOGS / f"feedback-{hw}.log")
@@ -257,13 +310,84 @@ def autograde(root=None, homeworks: list[str] | None = None, timeout: float | No
         for row in ordered:
             w.writerow({k: v for k, v in asdict(row).items() if k in COLUMNS})
     n_bad = sum(r.status != GRADED for r in ordered)
-    n_flag = sum(r.recheck.startswith("DISAGREES") for r in ordered)
+    n_flag = sum(bool(r.flags) for r in ordered if r.status == GRADED)
     say(f"{len(ordered) - n_bad} of {len(ordered)} notebook(s) graded, {n_bad} could not be graded, "
-        f"{n_flag} flagged by the clean re-check; {time.monotonic() - start:.0f} s; wrote {out}")
+        f"{n_flag} flagged; {time.monotonic() - start:.0f} s; wrote {out}")
     for r in ordered:
-        if r.status != GRADED or r.recheck.startswith("DISAGREES"):
-            say(f"  {r.student}/{r.assignment}/{r.notebook}: {r.status}; {r.reason or r.recheck}")
+        if r.status != GRADED or r.flags:
+            say(f"  {r.student}/{r.assignment}/{r.notebook}: {r.status}; {r.reason or r.flags}")
     return (0 if n_bad == 0 else 1), ordered
+
+
+def _forget_old_copies(root: Path) -> None:
+    """Remove blocked mfcore copies no homework uses any more (mfcore changed since they were made)."""
+    workspace = root / layout.SANDBOX
+    used = {Path(json.loads(p.read_text())["package"]).parent for p in workspace.glob("*.json")}
+    for old in workspace.glob("mfcore-*"):
+        if old not in used:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _create_students(root: Path, students: set[str]) -> None:
+    """Every student in the gradebook before the homeworks are graded in parallel (two nbgrader processes creating
+    the same student at once would collide on sqlite's unique id)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / layout.GRADEBOOK), "mfcore") as gb:
+        for student in sorted(students):
+            gb.update_or_create_student(student)
+
+
+def _collect(root: Path, hw: str, rows: dict) -> None:
+    """Fill the rows of ``hw`` from the trusted results and (for comparison) nbgrader's gradebook."""
+    nbgrader_log = root / layout.LOGS / f"autograde-{hw}.log"
+    log_text = nbgrader_log.read_text(errors="replace") if nbgrader_log.exists() else ""
+    for (student, a, name), row in rows.items():
+        if a != hw or row.status:
+            continue
+        source_nb = root / layout.SOURCE / hw / f"{name}.ipynb"
+        points = test_cells(source_nb)
+        result_path = root / layout.RESULTS / hw / student / f"{name}.json"
+        if not result_path.exists():
+            row.status = NOT_GRADED
+            if f"/{student}/{hw}" in log_text:
+                row.reason = f"nbgrader stopped before running it; its log {layout.LOGS}/autograde-{hw}.log says why"
+            else:
+                row.reason = "nbgrader did not run this notebook; see " + f"{layout.LOGS}/autograde-{hw}.log"
+            row.log = f"{layout.LOGS}/autograde-{hw}.log"
+            continue
+        result = json.loads(result_path.read_text())
+        if result.get("error"):
+            row.status = NOT_GRADED
+            row.reason = f"grading failed ({result['error'][:200]}); {row.log} says more"
+            continue
+        score = sum(p for gid, p in points.items() if result["cells"].get(gid, {}).get("passed"))
+        row.status, row.score = GRADED, _fmt(score)
+        row.max_score = _fmt(total_points(source_nb))
+        flags = []
+        if tampering(row.notes):
+            flags.append("tampering attempt (" + "; ".join(tampering(row.notes)) + ")")
+        flags += result["flags"]
+        info = _gradebook(root, hw, student, name)
+        if info is None:
+            flags.append("nbgrader did not save its in-notebook score (see " + f"{layout.LOGS}/autograde-{hw}.log)")
+        else:
+            row.notebook_score = _fmt(info["auto"])
+            row.manual_grading = f"pending ({_fmt(info['pending'])} points)" if info["needs_manual"] else ""
+            diffs = [gid for gid in points
+                     if abs((info["cells"].get(gid) or 0.0) - (points[gid] if result["cells"].get(gid, {}).get("passed")
+                                                               else 0.0)) > 1e-9]
+            if diffs:
+                flags.append(f"in-notebook score differs (in notebook {_fmt(info['auto'])}, trusted {_fmt(score)}: "
+                             + ", ".join(diffs[:6]) + (" ..." if len(diffs) > 6 else "") + ")")
+        row.flags = "; ".join(flags)
+
+
+def _memory(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2G, 512M)")
+    return int(float(m.group(1)) * 1024 ** "KMGT".find(m.group(2).upper()) * (1024 if m.group(2) else 1))
 
 
 def main(argv=None) -> int:
@@ -271,11 +395,16 @@ def main(argv=None) -> int:
     p.add_argument("homework", nargs="*", help="assignment ids (default: every homework with submissions)")
     p.add_argument("--root", help="course root (default: the current directory)")
     p.add_argument("--timeout", type=float, help=f"per-cell time limit in seconds (default {layout.CELL_TIMEOUT})")
-    p.add_argument("--jobs", type=int, default=2, help="homeworks graded (and re-checks run) in parallel")
-    p.add_argument("--no-recheck", action="store_true", help="skip the clean re-check")
+    p.add_argument("--notebook-timeout", type=int,
+                   help=f"per-notebook time limit in seconds (default {layout.NOTEBOOK_TIMEOUT})")
+    p.add_argument("--memory", type=_memory, help="memory limit of a student's kernel (default 2G)")
+    p.add_argument("--jobs", type=int, default=2, help="homeworks graded in parallel")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--no-isolation", action="store_true",
+                   help="grade without the sandbox (only where bubblewrap cannot run; every row is flagged)")
     a = p.parse_args(argv)
-    status, _ = autograde(a.root, a.homework or None, a.timeout, a.jobs, not a.no_recheck, not a.no_feedback)
+    status, _ = autograde(a.root, a.homework or None, a.timeout, a.jobs, not a.no_feedback,
+                          isolation=not a.no_isolation, memory=a.memory, notebook_timeout=a.notebook_timeout)
     return status
 
 

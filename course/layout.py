@@ -8,13 +8,18 @@ Everything nbgrader writes while grading lives in ``grading/`` (git-ignored)::
     grading/gradebook.db                           nbgrader's gradebook (sqlite)
     grading/exchange/                              nbgrader's exchange (release/submit/collect)
     grading/release/                               scratch release that keeps the gradebook in step
-    grading/logs/                                  nbgrader and re-check logs
+    grading/staged/<student>/<hw>/                 submissions with their grading metadata restored
+    grading/sandbox/                               per homework: mfcore with its answer key blocked, numba cache
+    grading/results/<hw>/<student>/<nb>.json       the trusted result of each notebook (judge's verdicts, flags)
+    grading/logs/                                  nbgrader's logs, and one log per submission (<hw>/<student>.log)
     grading/grades.csv                             one row per student and notebook (make autograde)
+
+None of it is ever visible to a student's code: each submission runs in a sandbox (course/sandbox.py) that
+mounts only the system, Python, the virtual environment and the blocked mfcore copy.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -27,11 +32,16 @@ FEEDBACK = f"{GRADING}/feedback"
 EXCHANGE = f"{GRADING}/exchange"
 SCRATCH_RELEASE = f"{GRADING}/release"
 LOGS = f"{GRADING}/logs"
+STAGED = f"{GRADING}/staged"
+SANDBOX = f"{GRADING}/sandbox"
+RESULTS = f"{GRADING}/results"
 GRADEBOOK = f"{GRADING}/gradebook.db"
 GRADES_CSV = f"{GRADING}/grades.csv"
 
 #: Per-cell time limit of the grading kernel, in seconds (nbgrader's Execute.timeout).
 CELL_TIMEOUT = 60
+#: Wall-clock limit of one notebook, in seconds (course/execute.py).
+NOTEBOOK_TIMEOUT = 1800
 
 
 def root_of(path=None) -> Path:
@@ -43,26 +53,3 @@ def homeworks(root: Path) -> list[str]:
     """The assignment ids: the folders of solutions/ holding a notebook, sorted."""
     src = Path(root) / SOURCE
     return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if src.is_dir() else []
-
-
-def _repo_of_mfcore() -> Path | None:
-    spec = importlib.util.find_spec("mfcore")
-    if spec is None or not spec.origin:
-        return None
-    return Path(spec.origin).resolve().parents[1]
-
-
-def hidden_paths(root) -> list[str]:
-    """What the grading kernel and the re-check process must not see: solutions, submissions, feedback,
-    the exchange and the gradebook, of this course and of the checkout mfcore is imported from."""
-    roots = {Path(root).resolve()}
-    repo = _repo_of_mfcore()
-    if repo is not None and (repo / SOURCE).is_dir():
-        roots.add(repo)
-    out = []
-    for r in sorted(roots):
-        for rel in (SOURCE, SUBMITTED, FEEDBACK, EXCHANGE, SCRATCH_RELEASE, GRADEBOOK):
-            p = r / rel
-            if p.exists():
-                out.append(str(p))
-    return out

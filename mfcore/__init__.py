@@ -6,7 +6,7 @@ functions the lectures and homework use are also here, flat (``mfcore.objective(
 Where each idea lives (imports only run downward in this table):
 
 =========================  ==========================================================
-``data.py``                :class:`Ratings`, the observed set Ω (MATH §0)
+``data.py``                :class:`Ratings`, the observed set Ω (notes/notation.md)
 ``synthetic.py``           :func:`synthetic_ratings`, the embedded default data
 ``movielens.py``           :func:`load_movielens` (download, checksum, cache)
 ``datasets.py``            :func:`load_data`: a data set by name or path (the CLI's ``--data``)

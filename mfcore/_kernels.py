@@ -7,7 +7,7 @@ Each kernel names the slide line it runs.  ``cache=True`` keeps the compiled cod
 step that warms numba's cache.
 
 =========================  ======================================================  ==============
-kernel                     what it computes                                        slides / MATH
+kernel                     what it computes                                        slides / notes
 =========================  ======================================================  ==============
 ``residuals_kernel``       e_ui = r_ui − p_uᵀq_i on Ω                              eq. 1, §1
 ``loss_gradient_kernel``   the data part of ∇F (sparse form of eq. 2)              §2.2
@@ -110,7 +110,7 @@ def rhs(XT, cnt, r_U, b):
 def cholesky_solve(A, ridge, b):
     """b ← (A + ridge·I)⁻¹ b via A + ridge·I = UᵀU (in place in the upper triangle of A); False if singular.
 
-    Never an inverse (MATH §4.7).  A pivot below K·eps·max diag is rounding noise: the system is
+    Never an inverse (notes/derivations.md §4.7).  A pivot below K·eps·max diag is rounding noise: the system is
     numerically singular, nothing is solved and the caller falls back to :func:`lstsq_solve`.
     """
     K = A.shape[0]
@@ -146,7 +146,8 @@ def cholesky_solve(A, ridge, b):
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")     # inlined into ridge_solve_rows (as fast as one loop)
 def dual_solve(XT, cnt, r_U, ridge, G, z, x):
-    """x ← F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹ r_U, equal to (F_UᵀF_U + ρI)⁻¹F_Uᵀ r_U (push-through identity, MATH §4.2).
+    """x ← F_Uᵀ(F_U F_Uᵀ + ρI)⁻¹ r_U, equal to (F_UᵀF_U + ρI)⁻¹F_Uᵀ r_U (push-through identity, notes/derivations.md
+    §4.2).
 
     For a row with fewer ratings than K: a cnt × cnt system, O(cnt²K + cnt³) instead of O(cnt K² + K³).
     ``G`` (at least cnt × cnt) and ``z`` (at least cnt) are workspaces.  False if the system is singular.
@@ -174,7 +175,8 @@ def dual_solve(XT, cnt, r_U, ridge, G, z, x):
 
 @njit(cache=True, fastmath=FASTMATH)
 def lstsq_solve(F_U, y, ridge):
-    """Minimum-norm x of min ‖[F_U; √ridge·I] x − [y; 0]‖ (λ = 0, or a Cholesky that failed), MATH §4.4."""
+    """Minimum-norm x of min ‖[F_U; √ridge·I] x − [y; 0]‖ (λ = 0, or a Cholesky that failed), notes/derivations.md
+    §4.4."""
     cnt, K = F_U.shape
     extra = K if ridge > 0.0 else 0
     X = np.zeros((cnt + extra, K))
@@ -189,7 +191,8 @@ def lstsq_solve(F_U, y, ridge):
 
 @njit(cache=True, fastmath=FASTMATH)
 def ridge_solve_rows(F, indptr, index, values, ridge, out):
-    """Row r of ``out`` ← (Σ_{u∈U_r} f_u f_uᵀ + ρ_r I)⁻¹ Σ_{u∈U_r} r_u f_u (Algorithm 1 lines 7/11, MATH §4.2).
+    """Row r of ``out`` ← (Σ_{u∈U_r} f_u f_uᵀ + ρ_r I)⁻¹ Σ_{u∈U_r} r_u f_u (Algorithm 1 lines 7/11,
+    notes/derivations.md §4.2).
 
     ``F`` is the fixed factor (P for the item step, Q for the user step), (indptr, index, values)
     the CSR view listing, per row, the rows U of F and the ratings r_U, ``ridge`` the ρ_r = λ|Ω|w_r.
@@ -228,7 +231,8 @@ def ridge_solve_rows(F, indptr, index, values, ridge, out):
 # ------------------------------------------------------------------------------ ALS+GD (Algorithms 3/4)
 @njit(cache=True, fastmath=FASTMATH)
 def block_curvature(F, indptr, index, exact, out):
-    """out[r] = λ_max(Σ_{u∈U_r} f_u f_uᵀ) (``exact``) or its upper bound Σ‖f_u‖² (MATH §5.2); 0 for empty rows."""
+    """out[r] = λ_max(Σ_{u∈U_r} f_u f_uᵀ) (``exact``) or its upper bound Σ‖f_u‖² (notes/derivations.md §5.2); 0 for
+    empty rows."""
     K = F.shape[1]
     n_rows = indptr.shape[0] - 1
     longest = 0
@@ -296,7 +300,8 @@ def block_gd_rows(F, G, indptr, index, values, lam_w, n_omega, alpha, n_steps, t
 # ------------------------------------------------------------------------------ SGD and mini-batch GD
 @njit(cache=True, fastmath=FASTMATH, inline="always")      # inlined into the sweep: 25-30% faster
 def sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, sequential=True):
-    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; MATH §6.2)."""
+    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; notes/derivations.md
+    §6.2)."""
     K = p_u.shape[0]
     e = r_ui
     for f in range(K):

@@ -74,7 +74,7 @@ def check_data(data, name: str = "data") -> Ratings:
 def check_reg_mode(reg_mode) -> str:
     if reg_mode not in REG_MODES:
         raise ValueError(f"reg_mode must be one of {REG_MODES} ('mean' = eq. 1, 'weighted' = the slides' "
-                         f"SGD / ALS-WR, MATH §6.4), got {reg_mode!r}.")
+                         f"SGD / ALS-WR, notes/derivations.md §6.4), got {reg_mode!r}.")
     return reg_mode
 
 

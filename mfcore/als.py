@@ -1,16 +1,16 @@
-"""Alternating least squares, the slides' Algorithm 1 (MATH §4).
+"""Alternating least squares, the slides' Algorithm 1 (notes/derivations.md §4).
 
-With P fixed, F splits into one ridge regression per item (MATH §4.1)::
+With P fixed, F splits into one ridge regression per item (notes/derivations.md §4.1)::
 
     q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω| I)⁻¹ Σ_{u∈U_i} r_ui p_u        (Algorithm 1, line 7)
 
 and with Q fixed into one per user (line 11, sum over i ∈ I_u).  The ridge is
 λ|Ω| for ``reg_mode="mean"`` (eq. 1) and λ|U_i| for ``"weighted"`` (ALS-WR),
-i.e. λ|Ω|w_i with the penalty weights of MATH §6.4.  Both half-steps run the
+i.e. λ|Ω|w_i with the penalty weights of notes/derivations.md §6.4.  Both half-steps run the
 same numba kernel, ``_kernels.ridge_solve_rows``, with the roles of P and Q swapped:
 per row it gathers the fixed rows, forms A = Σ f fᵀ + ρI and b = Σ r f and solves
-A x = b by Cholesky (never an inverse, MATH §4.7).  Rows with no rating get exactly 0;
-with λ = 0 each row gets the minimum-norm least-squares solution (MATH §4.4).
+A x = b by Cholesky (never an inverse, notes/derivations.md §4.7).  Rows with no rating get exactly 0;
+with λ = 0 each row gets the minimum-norm least-squares solution (notes/derivations.md §4.4).
 """
 
 from __future__ import annotations
@@ -60,11 +60,12 @@ def _warn_lam_zero(lam: float) -> None:
         warnings.warn(
             "ALS with lam=0: the normal equations Σ p pᵀ q = Σ r p can be singular (e.g. a row with fewer "
             "than K ratings), so the block minimiser is not unique; using the minimum-norm least-squares "
-            "solution (MATH §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=4)
+            "solution (notes/derivations.md §4.4). Use lam > 0 for a unique solution.", UserWarning, stacklevel=4)
 
 
 def als_item_step(P, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
-    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, MATH §4.2)."""
+    """Q with q_i = (Σ_{u∈U_i} p_u p_uᵀ + λ|Ω|w_i I)⁻¹ Σ_{u∈U_i} r_ui p_u (Algorithm 1 line 7, notes/derivations.md
+    §4.2)."""
     P, data, lam, reg_mode = _checked(P, data, lam, reg_mode, "P")
     return _half_step(P, data.by_item, ridges(data, lam, reg_mode)[1])
 
@@ -72,14 +73,15 @@ def als_item_step(P, data: Ratings, lam: float, reg_mode: str = "mean") -> np.nd
 def als_user_step(Q, data: Ratings, lam: float, reg_mode: str = "mean") -> np.ndarray:
     """P with p_u = (Σ_{i∈I_u} q_i q_iᵀ + λ|Ω|w_u I)⁻¹ Σ_{i∈I_u} r_ui q_i (Algorithm 1 line 11).
 
-    The sum is over i∈I_u, not the slides' u∈U_i (Appendix A E4).
+    The sum is over i∈I_u, not the slides' u∈U_i (notes/errata.md E4).
     """
     Q, data, lam, reg_mode = _checked(Q, data, lam, reg_mode, "Q")
     return _half_step(Q, data.by_user, ridges(data, lam, reg_mode)[0])
 
 
 def als_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): item step from P, then user step from the new Q (Algorithm 1 lines 5–12, MATH §4.3).
+    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): item step from P, then user step from the new Q (Algorithm 1 lines 5–12,
+    notes/derivations.md §4.3).
 
     Q is only validated: ALS needs only P⁽⁰⁾.
     """

@@ -1,17 +1,17 @@
-"""ALS+GD, the slides' Algorithms 3/4 (MATH §5): ALS with each block solve replaced by GD steps.
+"""ALS+GD, the slides' Algorithms 3/4 (notes/derivations.md §5): ALS with each block solve replaced by GD steps.
 
 With P fixed, F is a constant plus Σ_i g_i(q_i) with the per-item quadratic
 
     g_i(q) = (1/|Ω|) Σ_{u∈U_i} (r_ui − p_uᵀq)² + λ w_i ‖q‖²,
 
-and every item row takes the slides' step (MATH §5.1), starting from its current value:
+and every item row takes the slides' step (notes/derivations.md §5.1), starting from its current value:
 
     q ← q − 2α ( −(1/|Ω|) Σ_{u∈U_i} p_u (r_ui − p_uᵀq) + λ w_i q )  =  q − α ∇g_i(q).
 
-The user sweep is the same with Q⁽ˡ⁺¹⁾ fixed (Appendix A E7).  ``w_i`` is 1 for
-``reg_mode="mean"`` (eq. 1) and |U_i|/|Ω| for ``"weighted"`` (MATH §6.4).  One
+The user sweep is the same with Q⁽ˡ⁺¹⁾ fixed (notes/errata.md E7).  ``w_i`` is 1 for
+``reg_mode="mean"`` (eq. 1) and |U_i|/|Ω| for ``"weighted"`` (notes/derivations.md §6.4).  One
 numba kernel, ``_kernels.block_gd_rows``, runs both sweeps with the roles swapped.
-Step sizes (MATH §5.2): ``"block"`` α_i = 1/L_i, ``"block_trace"`` α_i = 1/L̄_i
+Step sizes (notes/derivations.md §5.2): ``"block"`` α_i = 1/L_i, ``"block_trace"`` α_i = 1/L̄_i
 (the default: cheap and never increases F), ``"global"`` one α = 1/max_i L̄_i,
 or a float (the slides' fixed α, which may diverge).
 """
@@ -29,7 +29,7 @@ from .objectives import penalty_weights
 
 __all__ = ["block_gd_step", "als_gd_iteration", "STEPS"]
 
-#: The named step-size rules of MATH §5.2 (a positive float is the slides' fixed α).
+#: The named step-size rules of notes/derivations.md §5.2 (a positive float is the slides' fixed α).
 STEPS = ("block", "block_trace", "global")
 
 
@@ -46,10 +46,11 @@ def check_inner_steps(inner_steps):
 
 
 def check_block_step(step):
-    """A named rule of MATH §5.2 or a fixed α > 0."""
+    """A named rule of notes/derivations.md §5.2 or a fixed α > 0."""
     if isinstance(step, str):
         if step not in STEPS:
-            raise ValueError(f"step must be one of {STEPS} (MATH §5.2) or a positive float α, got {step!r}.")
+            raise ValueError(f"step must be one of {STEPS} (notes/derivations.md §5.2) or a positive float α, "
+                             f"got {step!r}.")
         return step
     return check_scalar(step, "step (α, the step size)", low=0, strict=True, hint=f" or one of {STEPS}")
 
@@ -110,7 +111,7 @@ def _sweep(F, G, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner)
                           max_inner if exact else inner_steps, tol_inner if exact else -1.0, out)
     if isinstance(step, str) and step != "global":
         # An unseen row has g_i(q) = λw_i‖q‖², H = 2λw_i I, so α_i = 1/(2λw_i) lands on 0 in one step
-        # (MATH §5.2); write that 0 exactly rather than a rounding residue.
+        # (notes/derivations.md §5.2); write that 0 exactly rather than a rounding residue.
         out[(view.counts == 0) & (lam_w > 0)] = 0.0
     if stuck:
         warnings.warn(f"ALS+GD inner_steps='exact': {stuck} of {G.shape[0]} blocks did not reach "
@@ -121,7 +122,8 @@ def _sweep(F, G, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner)
 
 def block_gd_step(F, G, view: Compressed, lam: float, n_omega: int, w, inner_steps=1, step="block_trace",
                   tol_inner: float = 1e-10, max_inner: int = 10_000) -> np.ndarray:
-    """G after ``inner_steps`` slide GD steps per row with F fixed (Algorithm 3 line 7 / line 11, MATH §5.1–5.3).
+    """G after ``inner_steps`` slide GD steps per row with F fixed (Algorithm 3 line 7 / line 11,
+    notes/derivations.md §5.1–5.3).
 
     Item sweep: ``block_gd_step(P, Q, data.by_item, lam, len(data), w_item)``; user sweep:
     ``block_gd_step(Q, P, data.by_user, lam, len(data), w_user)`` (weights from
@@ -138,10 +140,11 @@ def block_gd_step(F, G, view: Compressed, lam: float, n_omega: int, w, inner_ste
 def als_gd_iteration(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", inner_steps=1,
                      step="block_trace", tol_inner: float = 1e-10,
                      max_inner: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
-    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): GD item sweep with P⁽ˡ⁾ fixed, then GD user sweep with Q⁽ˡ⁺¹⁾ fixed (Algorithm 3, MATH §5, E7).
+    """(P⁽ˡ⁺¹⁾, Q⁽ˡ⁺¹⁾): GD item sweep with P⁽ˡ⁾ fixed, then GD user sweep with Q⁽ˡ⁺¹⁾ fixed (Algorithm 3,
+    notes/derivations.md §5, notes/errata.md E7).
 
     With ``inner_steps=1`` and a float ``step`` this is alternating gradient descent
-    (MATH §5.3).  Unseen rows: with λ > 0 and "block"/"block_trace" they become 0;
+    (notes/derivations.md §5.3).  Unseen rows: with λ > 0 and "block"/"block_trace" they become 0;
     under ``reg_mode="weighted"`` they carry no penalty (w = 0) and stay where they are.
     """
     data = check_data(data)
@@ -163,7 +166,8 @@ def _iteration(P, Q, data, lam, weights, inner_steps, step, tol_inner=1e-10, max
 
 
 class ALSGD:
-    """ALS+GD inside :class:`mfcore.MF`: L = ``inner_steps`` GD steps per block, step rule of MATH §5.2."""
+    """ALS+GD inside :class:`mfcore.MF`: L = ``inner_steps`` GD steps per block, step rule of notes/derivations.md
+    §5.2."""
 
     name = "als-gd"
     step_rules = STEPS

@@ -1,11 +1,11 @@
-"""Mini-batch gradient descent, the slides' BGD (MATH §6.5).
+"""Mini-batch gradient descent, the slides' BGD (notes/derivations.md §6.5).
 
 One epoch permutes Ω and cuts it into consecutive batches b of size B (the
 last may be smaller).  For each batch, from the values before the batch::
 
     ĝ = (1/|b|) Σ_{(u,i)∈b} ∇ℓ_ui,        Θ ← Θ − α ĝ
 
-with the per-sample gradients of MATH §6.1 (coefficients λ_u, λ_i of §6.4)::
+with the per-sample gradients of notes/derivations.md §6.1 (coefficients λ_u, λ_i of §6.4)::
 
     ∇_{p_u} ℓ_ui = −2 e_ui q_i + 2 λ_u p_u,    ∇_{q_i} ℓ_ui = −2 e_ui p_u + 2 λ_i q_i.
 
@@ -36,7 +36,8 @@ def check_batch_size(batch_size, n_omega: int | None = None) -> int:
 
 def bgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, batch_size: int | None = None,
               reg_mode: str = "mean", rng=None, *, alpha=None) -> None:
-    """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD, MATH §6.5).
+    """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD,
+    notes/derivations.md §6.5).
 
     ``rng`` is a ``numpy.random.Generator``, the same one every epoch (``None``: ``default_rng(0)``).
     """
@@ -54,10 +55,11 @@ def bgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, batch_
 
 
 def per_sample_gradients(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """(∇_{p_u}ℓ_ui, ∇_{q_i}ℓ_ui) for every (u, i) ∈ Ω in data order, each |Ω|×K (MATH §6.1); for teaching.
+    """(∇_{p_u}ℓ_ui, ∇_{q_i}ℓ_ui) for every (u, i) ∈ Ω in data order, each |Ω|×K (notes/derivations.md §6.1); for
+    teaching.
 
     Their mean over Ω, added up per row, is ∇F ("mean") or ∇G ("weighted"),
-    up to unseen rows, which are never sampled (MATH §6.3).
+    up to unseen rows, which are never sampled (notes/derivations.md §6.3).
     """
     data = check_data(data)
     P, Q = check_factors(P, Q, data)
@@ -78,12 +80,13 @@ class BGD:
     schedules = True
     in_place = True
     default_max_iter = 100
-    default_tol = 0.0                          # noisy objective: the tolerance rule is off (MATH §7)
+    default_tol = 0.0                          # noisy objective: the tolerance rule is off (notes/derivations.md §7)
     options = ("batch_size",)
 
     @staticmethod
     def default_step(options) -> float:
-        """min(0.005·B, 2): a batch step moves like B SGD steps of 0.005 (MATH §6.5), capped for large B."""
+        """min(0.005·B, 2): a batch step moves like B SGD steps of 0.005 (notes/derivations.md §6.5), capped for
+        large B."""
         return min(0.005 * options.get("batch_size", 256), 2.0)
 
     @staticmethod

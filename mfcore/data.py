@@ -1,4 +1,4 @@
-"""The ratings container: the observed set Ω with its ratings r_ui (MATH §0).
+"""The ratings container: the observed set Ω with its ratings r_ui (notes/notation.md).
 
 A rating set is three equal-length arrays (user index u, item index i, rating
 r_ui) plus the sizes n and m, so users and items with no rating in a training
@@ -55,7 +55,7 @@ class Truth:
 
 
 class Ratings:
-    """Observed ratings Ω = {(u, i, r_ui)} with n users and m items (MATH §0).
+    """Observed ratings Ω = {(u, i, r_ui)} with n users and m items (notes/notation.md).
 
     Parameters
     ----------

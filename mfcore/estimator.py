@@ -5,7 +5,7 @@
 
 The estimator is thin: each solver module owns its options and defaults and a small class whose
 ``iterate`` runs one iteration on checked arrays (``als.ALS``, ``gd.GD``, ``als_gd.ALSGD``,
-``sgd.SGD``, ``bgd.BGD``); this file only adds what all solvers share (MATH §7): the initial
+``sgd.SGD``, ``bgd.BGD``); this file only adds what all solvers share (notes/derivations.md §7): the initial
 point (§8.1), the history, the termination rules (tolerance, budget, early stopping on
 validation) and the divergence checks (§3.4).  ``get_params``/``set_params``/``repr`` follow
 scikit-learn (so ``sklearn.base.clone`` works) without importing it: the parameters are
@@ -41,7 +41,7 @@ SOLVER_CLASSES = {cls.name: cls for cls in (ALS, GD, ALSGD, SGD, BGD)}
 SOLVERS = tuple(SOLVER_CLASSES)
 
 _DEFAULT_LAM = {"mean": 1e-4, "weighted": 0.05}
-EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (MATH §3.4)
+EXPLODE = 1e6            # F > 1e6·max(F⁽⁰⁾, 1) counts as divergence (notes/derivations.md §3.4)
 
 
 class MF:
@@ -59,19 +59,19 @@ class MF:
         mini-batch GD (the slides' BGD).  All minimise the same objective for a given ``reg_mode``.
     reg_mode : {"mean", "weighted"}
         "mean" = eq. (1) (default for every solver); "weighted" = frequency-weighted G_λ,
-        which the slides' SGD minimises (ALS-WR), MATH §6.4.
+        which the slides' SGD minimises (ALS-WR), notes/derivations.md §6.4.
     max_iter : int, optional
         Iterations (ALS / GD / ALS+GD outer loops) or epochs (SGD, BGD).  Defaults: als 200,
         gd 1000, als-gd 200, sgd 50, bgd 100 (the tolerance usually stops the first three earlier).
     tol : float, optional
-        Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (MATH §7).  Default 1e-6 (ALS, ALS+GD),
+        Stop when |F⁽ˡ⁻¹⁾ − F⁽ˡ⁾| <= tol·|F⁽ˡ⁻¹⁾| (notes/derivations.md §7).  Default 1e-6 (ALS, ALS+GD),
         1e-9 (GD, whose slow phase has tiny relative decreases), 0 = off (SGD, BGD: noisy objective).
     step : float, str or callable, optional
         The step size α (learning rate; formerly ``lr``).  gd: "auto" (Armijo backtracking, default),
         "lipschitz" (α = 1/L̂(Θ⁽ˡ⁾)) or a fixed float.  als-gd: "block_trace" (default, α_i = 1/L̄_i
         per row), "block", "global" or a float.  sgd: a float (default 0.005: on MovieLens 0.01 left
         a noise floor above the global-mean RMSE) or a callable ``epoch -> α`` (a schedule).
-        bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, MATH §6.5,
+        bgd: a float (default min(0.005·B, 2): a batch step moves like B SGD steps of 0.005, notes/derivations.md §6.5,
         capped for large B) or a callable.  For B near |Ω| prefer solver="gd" (Armijo steps).  als: unused.
     batch_size : int
         B for "bgd" (default 256); B = |Ω| is one full GD step per epoch.
@@ -81,7 +81,7 @@ class MF:
         Early stopping: stop after ``patience`` iterations without a better validation RMSE
         (needs ``valid`` in :meth:`fit`); the best iterate is restored.
     seed : int
-        Seeds the initial factors (the same for every solver, MATH §8.1) and the shuffles.
+        Seeds the initial factors (the same for every solver, notes/derivations.md §8.1) and the shuffles.
     verbose : bool
         Show a progress bar (never under grading or tests).
     sigma0 : float or str
@@ -206,7 +206,8 @@ class MF:
         return self
 
     def _iterate(self, solver, history, P, Q, cfg, callback):
-        """The outer loop (MATH §7): one solver iteration, its history row, the divergence checks, the stop rules."""
+        """The outer loop (notes/derivations.md §7): one solver iteration, its history row, the divergence checks,
+        the stop rules."""
         # SGD/BGD update P, Q in place: the best iterate (early stopping on validation) is kept as a copy.
         keep_copy = getattr(solver, "in_place", False) and history.valid is not None
         first = history.record(0, P, Q, np.nan)
@@ -266,7 +267,8 @@ class MF:
             raise NotFittedError("this MF is not fitted yet: call fit(train) first.")
 
     def predict(self, users, items, cold_start: str = "zero") -> np.ndarray:
-        """r̂_ui = p_uᵀq_i for index pairs; unseen users/items give 0 or μ (``cold_start``, MATH §9.7)."""
+        """r̂_ui = p_uᵀq_i for index pairs; unseen users/items give 0 or μ (``cold_start``, notes/derivations.md
+        §9.7)."""
         self._check_fitted()
         if cold_start not in ("zero", "global_mean"):
             raise ValueError(f"cold_start must be 'zero' or 'global_mean', got {cold_start!r}.")
@@ -335,7 +337,7 @@ class _History:
 
 
 def _check_divergence(name, it, F, prev, F_start, P, Q, alpha, history) -> None:
-    """MATH §3.4: a non-finite objective or factor, or F > 1e6·max(F⁽⁰⁾, 1), raises DivergenceError."""
+    """notes/derivations.md §3.4: a non-finite objective or factor, or F > 1e6·max(F⁽⁰⁾, 1), raises DivergenceError."""
     if np.isfinite(F) and F <= EXPLODE * max(F_start, 1.0) and np.isfinite(P).all() and np.isfinite(Q).all():
         return
     what = "became non-finite" if not np.isfinite(F) else f"exploded to {F:.3g}"

@@ -1,11 +1,11 @@
-"""Full gradient descent on Θ = [P; Q] (slides' eq. 3, MATH §3).
+"""Full gradient descent on Θ = [P; Q] (slides' eq. 3, notes/derivations.md §3).
 
     Θ⁽ˡ⁺¹⁾ = Θ⁽ˡ⁾ − α ( −(2/|Ω|) M⁽ˡ⁾Θ⁽ˡ⁾ + 2λΘ⁽ˡ⁾ )
 
 P and Q move together, from the old values.  The gradient is the sparse
 O(|Ω|K) form (:func:`mfcore.gradient`), which equals the slides' dense MΘ form.
 Because the loss is an *average*, useful step sizes are large (often O(1),
-MATH §3.1): the default picks them by Armijo backtracking (§3.3).
+notes/derivations.md §3.1): the default picks them by Armijo backtracking (§3.3).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _gd_step(P, Q, data, lam, step, weights):
 
 def armijo_step(P, Q, data: Ratings, lam: float, step: float | None = None, reg_mode: str = "mean",
                 F0: float | None = None, c: float = ARMIJO_C, beta: float = ARMIJO_BETA, *, alpha_trial=None):
-    """One GD step with Armijo backtracking (MATH §3.3); returns (P, Q, α used, F after).
+    """One GD step with Armijo backtracking (notes/derivations.md §3.3); returns (P, Q, α used, F after).
 
     Halve α from the trial ``step`` until F(Θ − αG) ≤ F(Θ) − c α ‖G‖_F², so F never increases.
     Raises :class:`DivergenceError` after 50 halvings.
@@ -80,7 +80,7 @@ def _armijo_step(P, Q, data, lam, reg_mode, weights, step, F0, c=ARMIJO_C, beta=
 
 
 def lipschitz_bound(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", exact: bool = False) -> float:
-    """L̂(Θ) ≥ ‖∇²F(Θ)‖₂, the local curvature bound of MATH §3.2.
+    """L̂(Θ) ≥ ‖∇²F(Θ)‖₂, the local curvature bound of notes/derivations.md §3.2.
 
     L̂ = (2/|Ω|)(max_u λ_max(Σ_{i∈I_u} q_i q_iᵀ) + max_i λ_max(Σ_{u∈U_i} p_u p_uᵀ) + ‖E‖₂) + 2λ max w.
     The default cheap form, O(|Ω|K), replaces λ_max(Σ qqᵀ) by Σ‖q‖² and ‖E‖₂ by ‖E‖_F;

@@ -1,12 +1,12 @@
 """Gradients of the objective: the sparse O(|Ω|K) form every solver uses, the
 slides' dense matrix-calculus form with M (eq. 2), and a finite-difference check.
 
-Sparse form (MATH §2.2)::
+Sparse form (notes/derivations.md §2.2)::
 
     ∂F/∂p_u = −(2/|Ω|) Σ_{i∈I_u} e_ui q_i + 2λ p_u
     ∂F/∂q_i = −(2/|Ω|) Σ_{u∈U_i} e_ui p_u + 2λ q_i
 
-Dense form (MATH §2.1, slides' eq. 2)::
+Dense form (notes/derivations.md §2.1, slides' eq. 2)::
 
     ∂F/∂Θ = −(2/|Ω|) M(Ω, r, Θ) Θ + 2λΘ,   M = [[0, E], [Eᵀ, 0]]
 
@@ -29,7 +29,7 @@ DENSE_MAX_ROWS = 5000
 
 
 def gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """(∇_P F, ∇_Q F) in O(|Ω|K) time and O((n+m)K) extra memory (MATH §2.2, sparse form of eq. 2).
+    """(∇_P F, ∇_Q F) in O(|Ω|K) time and O((n+m)K) extra memory (notes/derivations.md §2.2, sparse form of eq. 2).
 
     With ``reg_mode="weighted"`` the penalty part is 2λ(|I_u|/|Ω|)p_u and 2λ(|U_i|/|Ω|)q_i (∇G_λ).
     """
@@ -82,14 +82,15 @@ def gradient_dense(P, Q, data: Ratings, lam: float, reg_mode: str = "mean",
 
 def check_gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", grad=None,
                    h: float | None = None, n_directions: int | None = None, seed: int = 0) -> float:
-    """Relative error between ``grad`` (default :func:`gradient`) and central differences of F (MATH §2.4).
+    """Relative error between ``grad`` (default :func:`gradient`) and central differences of F (notes/derivations.md
+    §2.4).
 
     With ``n_directions=None`` and at most 2000 parameters every coordinate is
     checked: err = ‖g̃ − g‖_F / max(‖g̃‖_F, ‖g‖_F, 1e-12).  Otherwise
     ``n_directions`` random unit directions D are checked, comparing ⟨∇F, D⟩
     with (F(Θ+hD) − F(Θ−hD))/2h, and the largest relative error is returned.
     A correct gradient gives about 1e-9; the check passes below 1e-6.
-    The step ``h`` defaults to 1e-6 for coordinates (MATH §2.4) and 1e-4 for directions: on a
+    The step ``h`` defaults to 1e-6 for coordinates (notes/derivations.md §2.4) and 1e-4 for directions: on a
     large problem F sums many terms, its rounding error grows, and a longer step keeps it small
     next to the difference (F is a quartic, so the O(h²) truncation error stays tiny).
 

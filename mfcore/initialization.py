@@ -1,4 +1,4 @@
-"""Initial factors (MATH §8.1): P⁽⁰⁾ then Q⁽⁰⁾ i.i.d. N(0, σ₀²) from ``default_rng(seed)``.
+"""Initial factors (notes/derivations.md §8.1): P⁽⁰⁾ then Q⁽⁰⁾ i.i.d. N(0, σ₀²) from ``default_rng(seed)``.
 
 The same seed and (n, m, K) give the same start for every solver; the same
 generator then supplies the solvers' shuffles.  Unseen rows start at 0, their

@@ -1,11 +1,11 @@
-"""The model r̂_ui = p_uᵀq_i, the objective F_λ (slides' eq. 1) and the RMSE (MATH §1).
+"""The model r̂_ui = p_uᵀq_i, the objective F_λ (slides' eq. 1) and the RMSE (notes/derivations.md §1).
 
 ``F_λ(P, Q) = (1/|Ω|) Σ_{(u,i)∈Ω} (r_ui − p_uᵀq_i)² + λ (Σ_u ‖p_u‖² + Σ_i ‖q_i‖²)``
 
 It is a mean squared error plus a penalty (the slides' "regularised RMSE" has no
-square root, Appendix A E1).  ``reg_mode="weighted"`` evaluates instead the
+square root, notes/errata.md E1).  ``reg_mode="weighted"`` evaluates instead the
 objective G_λ that the slides' SGD minimises, with the frequency-weighted
-penalty (λ/|Ω|)(Σ_u |I_u| ‖p_u‖² + Σ_i |U_i| ‖q_i‖²) (MATH §6.3–6.4).
+penalty (λ/|Ω|)(Σ_u |I_u| ‖p_u‖² + Σ_i |U_i| ‖q_i‖²) (notes/derivations.md §6.3–6.4).
 The two penalties differ only by per-row weights, :func:`penalty_weights`.
 (The module is ``objectives``, plural, so that ``mfcore.objective`` stays the function.)
 """
@@ -23,7 +23,7 @@ __all__ = ["predict", "residuals", "sum_squares", "rmse", "mse", "penalty", "pen
 
 
 def predict(P, Q, users, items) -> np.ndarray:
-    """r̂_ui = p_uᵀq_i for the given index pairs (MATH §1)."""
+    """r̂_ui = p_uᵀq_i for the given index pairs (notes/derivations.md §1)."""
     users = np.asarray(users, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
     P = np.ascontiguousarray(P, dtype=np.float64)
@@ -33,7 +33,7 @@ def predict(P, Q, users, items) -> np.ndarray:
 
 
 def residuals(P, Q, data: Ratings) -> np.ndarray:
-    """e_ui = r_ui − p_uᵀq_i on Ω, in the order of ``data`` (MATH §0)."""
+    """e_ui = r_ui − p_uᵀq_i on Ω, in the order of ``data`` (notes/notation.md)."""
     data = check_data(data)
     P, Q = check_factors(P, Q, data)
     return residuals_kernel(P, Q, data.users, data.items, data.ratings, np.empty(len(data)))
@@ -51,14 +51,14 @@ def mse(P, Q, data: Ratings) -> float:
 
 
 def rmse(P, Q, data: Ratings) -> float:
-    """RMSE_S = sqrt((1/|S|) Σ_{(u,i)∈S} (r_ui − p_uᵀq_i)²): never contains a penalty (MATH §1)."""
+    """RMSE_S = sqrt((1/|S|) Σ_{(u,i)∈S} (r_ui − p_uᵀq_i)²): never contains a penalty (notes/derivations.md §1)."""
     return float(np.sqrt(mse(P, Q, data)))
 
 
 def penalty_weights(data: Ratings, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
     """Per-row penalty weights w_u, w_i so that the penalty is λ(Σ w_u‖p_u‖² + Σ w_i‖q_i‖²).
 
-    "mean" (eq. 1): all ones.  "weighted" (G_λ, MATH §6.3): w_u = |I_u|/|Ω|, w_i = |U_i|/|Ω|.
+    "mean" (eq. 1): all ones.  "weighted" (G_λ, notes/derivations.md §6.3): w_u = |I_u|/|Ω|, w_i = |U_i|/|Ω|.
     """
     reg_mode = check_reg_mode(reg_mode)
     if reg_mode == "mean":
@@ -81,7 +81,7 @@ def _penalty(P, Q, data: Ratings, reg_mode: str) -> float:
 
 
 def objective(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> float:
-    """F_λ(P, Q) = MSE_Ω + λ‖Θ‖_F² (slides' eq. 1), or G_λ with ``reg_mode="weighted"`` (MATH §6.3)."""
+    """F_λ(P, Q) = MSE_Ω + λ‖Θ‖_F² (slides' eq. 1), or G_λ with ``reg_mode="weighted"`` (notes/derivations.md §6.3)."""
     data = check_data(data)
     lam = check_lam(lam)
     reg_mode = check_reg_mode(reg_mode)

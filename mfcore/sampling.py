@@ -1,4 +1,4 @@
-"""Ω as a stream of samples, shared by SGD and mini-batch GD (MATH §6.1–6.5).
+"""Ω as a stream of samples, shared by SGD and mini-batch GD (notes/derivations.md §6.1–6.5).
 
 The shuffle of Algorithm 5 line 5, and the per-sample penalty coefficients λ_u, λ_i that make
 the mean of the per-sample gradients the gradient of F (``"mean"``) or G (``"weighted"``).
@@ -15,7 +15,8 @@ __all__ = ["sample_penalty_coefficients", "shuffled"]
 
 
 def sample_penalty_coefficients(data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), MATH §6.3–6.4."""
+    """Per-sample penalty coefficients λ|Ω|w_u/|I_u| and λ|Ω|w_i/|U_i| (0 for unseen rows), notes/derivations.md
+    §6.3–6.4."""
     w_user, w_item = penalty_weights(data, reg_mode)
     scale = lam * len(data)
 

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, the slides' Algorithm 5 (MATH §6.1–6.4).
+"""Stochastic gradient descent, the slides' Algorithm 5 (notes/derivations.md §6.1–6.4).
 
 One epoch shuffles Ω and visits every sample once.  For a sample (u, i) the
 item row is updated first and the user update then uses the **new** q_i
@@ -10,7 +10,7 @@ item row is updated first and the user update then uses the **new** q_i
 ``order="simultaneous"`` uses the old values in both (Funk-style SGD).
 
 The per-sample penalty coefficients λ_u, λ_i depend on the objective
-(MATH §6.4): ``reg_mode="weighted"`` is the slides' SGD (λ_u = λ, it minimises
+(notes/derivations.md §6.4): ``reg_mode="weighted"`` is the slides' SGD (λ_u = λ, it minimises
 G_λ), ``reg_mode="mean"`` uses λ|Ω|/|I_u| and λ|Ω|/|U_i|, the unbiased sample of
 eq. (1).  Unseen rows are never sampled, so they keep their value (0, §8.1).
 The loops are the kernels ``_kernels.sgd_update`` and ``_kernels.sgd_epoch_kernel``.
@@ -32,7 +32,8 @@ ORDERS = ("sequential", "simultaneous")
 
 
 def sgd_update(p_u, q_i, r_ui, step=None, lam_u=0.0, lam_i=0.0, sequential=True, *, alpha=None) -> None:
-    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; MATH §6.2)."""
+    """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; notes/derivations.md
+    §6.2)."""
     step = check_step(renamed_step(step, "sgd_update", alpha=alpha))
     for name, v in (("p_u", p_u), ("q_i", q_i)):
         if not (isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype == np.float64 and v.flags.writeable):
@@ -56,7 +57,7 @@ def check_order(order) -> str:
 
 def sgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, reg_mode: str = "mean", rng=None,
               order: str = "sequential", *, alpha=None) -> None:
-    """One epoch of Algorithm 5 in place: shuffle Ω with ``rng``, then one step per sample (MATH §6.2).
+    """One epoch of Algorithm 5 in place: shuffle Ω with ``rng``, then one step per sample (notes/derivations.md §6.2).
 
     ``rng`` is a ``numpy.random.Generator``; pass the same one every epoch so
     each epoch gets a fresh permutation (``None`` means ``default_rng(0)``,
@@ -85,7 +86,7 @@ class SGD:
     schedules = True
     in_place = True
     default_max_iter = 50
-    default_tol = 0.0                          # noisy objective: the tolerance rule is off (MATH §7)
+    default_tol = 0.0                          # noisy objective: the tolerance rule is off (notes/derivations.md §7)
     options = ("order",)
 
     @staticmethod

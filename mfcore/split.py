@@ -1,4 +1,4 @@
-"""Anchored splits of Ω (MATH §9.2): every user and item keeps a rating in the fitting part.
+"""Anchored splits of Ω (notes/derivations.md §9.2): every user and item keeps a rating in the fitting part.
 
 1. Shuffle Ω with the seed.
 2. In shuffled order, the first rating of each user and the first rating of
@@ -22,7 +22,7 @@ __all__ = ["anchors", "train_test_split", "kfold"]
 
 
 def anchors(data: Ratings, seed=0) -> tuple[np.ndarray, np.ndarray]:
-    """(anchor rows, non-anchor rows in shuffled order) of ``data`` for a seed (MATH §9.2 steps 1–2)."""
+    """(anchor rows, non-anchor rows in shuffled order) of ``data`` for a seed (notes/derivations.md §9.2 steps 1–2)."""
     data = check_data(data)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(data))
@@ -54,7 +54,8 @@ def train_test_split(data: Ratings, test_size: float = 0.2, seed=0) -> tuple[Rat
 
 
 def kfold(data: Ratings, k: int = 5, seed=0) -> list[tuple[Ratings, Ratings]]:
-    """k (fit, validation) pairs: the non-anchors are cut into k folds, anchors always fit (MATH §9.2)."""
+    """k (fit, validation) pairs: the non-anchors are cut into k folds, anchors always fit (notes/derivations.md
+    §9.2)."""
     data = check_data(data)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
         raise ValueError(f"k must be an integer >= 2, got {k!r}.")

@@ -1,4 +1,4 @@
-"""The two-dimensional toy problem of MATH §12: one user, one item, K = 1.
+"""The two-dimensional toy problem of notes/derivations.md §12: one user, one item, K = 1.
 
 With n = m = K = 1 and |Ω| = 1 the slides' eq. (1) becomes a function of two numbers,
 
@@ -15,7 +15,7 @@ For r > λ the minima are p = q = ±√(r − λ) with F_min = 2λr − λ² (so
 r̂ = r − λ), and (0, 0) is a saddle.
 
 SGD needs several noisy ratings r_1, …, r_N of the *same* pair, which :class:`mfcore.Ratings`
-rejects (duplicated pairs, MATH §0), so this module is plain NumPy on scalars.  Its
+rejects (duplicated pairs, notes/notation.md), so this module is plain NumPy on scalars.  Its
 functions are small on purpose: they are the toy's counterparts of ``mfcore.als_iteration``,
 ``mfcore.gd_step``, ``mfcore.als_gd_iteration`` and ``mfcore.sgd_update`` (tests/test_toy.py
 checks that they agree on the 1×1 problem).
@@ -24,7 +24,7 @@ Every ``*_path`` function returns an array of shape (n_points, 2) with columns (
 start and then the point after *every* parameter change (half-steps for ALS and ALS+GD, whole
 steps for GD, one point per sample for SGD).
 
-Suggested parameters (MATH §12): r = 1, λ = 0.1, start (1.8, 0.1); GD α = 0.1; ALS+GD
+Suggested parameters (notes/derivations.md §12): r = 1, λ = 0.1, start (1.8, 0.1); GD α = 0.1; ALS+GD
 α = 0.1, L = 3; SGD r_j ∈ {0.6, 0.8, 1.0, 1.2, 1.4}, α = 0.05, 50 epochs.
 """
 
@@ -38,7 +38,7 @@ __all__ = ["objective", "objective_repeated", "gradient", "hessian", "update_q",
            "stationary_points", "minimum", "als_path", "gd_path", "als_gd_path", "sgd_path",
            "R", "LAM", "START", "RATINGS"]
 
-#: MATH §12's suggested toy: r = 1, λ = 0.1, start (p, q) = (1.8, 0.1), SGD ratings r_j.
+#: notes/derivations.md §12's suggested toy: r = 1, λ = 0.1, start (p, q) = (1.8, 0.1), SGD ratings r_j.
 R = 1.0
 LAM = 0.1
 START = (1.8, 0.1)
@@ -63,7 +63,7 @@ def objective(p, q, r: float = R, lam: float = LAM):
 
 
 def objective_repeated(p, q, ratings, lam: float = LAM):
-    """F_N(p, q) = (1/N) Σ_j (r_j − pq)² + λ(p² + q²) = F(p, q; r̄) + Var(r_j) (MATH §12, SGD)."""
+    """F_N(p, q) = (1/N) Σ_j (r_j − pq)² + λ(p² + q²) = F(p, q; r̄) + Var(r_j) (notes/derivations.md §12, SGD)."""
     r = np.asarray(ratings, dtype=float)
     if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)):
         raise ValueError("ratings must be a non-empty 1-D array of finite numbers r_1, ..., r_N.")
@@ -204,7 +204,7 @@ def sgd_path(p0: float, q0: float, ratings=RATINGS, lam: float = LAM, step: floa
         e' = r_j − pq,   p ← p + 2α(e' q − λp)
 
     (``"simultaneous"``: both from the old values).  The per-sample penalty λ is unbiased here
-    because |I_u| = |U_i| = |Ω| = N (MATH §12), so SGD minimises F_N = F(·; r̄) + Var(r_j).
+    because |I_u| = |U_i| = |Ω| = N (notes/derivations.md §12), so SGD minimises F_N = F(·; r̄) + Var(r_j).
     Returns N·n_epochs + 1 points (start, then after every sample).  Deterministic for a seed.
     """
     r = np.asarray(ratings, dtype=float)

@@ -1,4 +1,4 @@
-"""Shared fixtures: small random problems as in MATH §13 and the MovieLens folder.
+"""Shared fixtures: small random problems as in notes/checks.md and the MovieLens folder.
 
 Helpers that test modules import live in ``problems.py`` (not here: lectures/ has a conftest
 too, and ``from conftest import ...`` would pick whichever was imported first).
@@ -17,7 +17,7 @@ from problems import ROOT, random_problem, rel  # noqa: F401  (shared helpers li
 
 @pytest.fixture
 def small():
-    """n=5, m=4, K=3, ~60% observed, Θ ~ N(0, 0.5²): the MATH §2.4 gradient-check problem."""
+    """n=5, m=4, K=3, ~60% observed, Θ ~ N(0, 0.5²): the notes/derivations.md §2.4 gradient-check problem."""
     return random_problem()
 
 

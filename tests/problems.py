@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules: the repository root and the small random problems of MATH §13."""
+"""Helpers shared by the test modules: the repository root and the small random problems of notes/checks.md"""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def rel(a, b) -> float:
-    """Relative difference ‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (MATH §13)."""
+    """Relative difference ‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (notes/checks.md)."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300))
@@ -18,7 +18,7 @@ def rel(a, b) -> float:
 
 def random_problem(n=5, m=4, K=3, density=0.6, seed=0, scale=0.5, unseen_user=False, unseen_item=False,
                    noise=0.1):
-    """A small problem of MATH §13: Bernoulli(density) pairs, ratings from a random rank-K model + noise.
+    """A small problem of notes/checks.md: Bernoulli(density) pairs, ratings from a random rank-K model + noise.
 
     Returns (data, P, Q) with P, Q i.i.d. N(0, scale²), a non-stationary point.
     With ``unseen_user``/``unseen_item`` the last user/item has no rating.

@@ -1,4 +1,4 @@
-"""ALS, Algorithm 1 (MATH §4): oracles A1–A6 and O4 of MATH §13."""
+"""ALS, Algorithm 1 (notes/derivations.md §4): oracles A1–A6 and O4 of notes/checks.md"""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ REG_MODES = ("mean", "weighted")
 
 
 def stacked_lstsq(F, view, ridge):
-    """Reference of MATH §13 A2: per row, lstsq of [F_U; sqrt(ridge_r) I] x = [r_U; 0]."""
+    """Reference of notes/checks.md A2: per row, lstsq of [F_U; sqrt(ridge_r) I] x = [r_U; 0]."""
     K = F.shape[1]
     out = np.zeros((len(view.indptr) - 1, K))
     for r in range(len(out)):
@@ -32,7 +32,7 @@ def stacked_lstsq(F, view, ridge):
 def assert_no_increase(before, after, what):
     assert after <= before + 1e-12 * max(1.0, before), (
         f"ALS {what} increased F from {before!r} to {after!r}: each half-step minimises F exactly "
-        "over one block (MATH §4.5)")
+        "over one block (notes/derivations.md §4.5)")
 
 
 @pytest.mark.parametrize("reg_mode", REG_MODES)
@@ -99,7 +99,8 @@ def test_A3_unseen_rows_are_exactly_zero(lam):
     else:
         P1, Q1 = als_iteration(P, Q, data, lam)
     assert np.all(Q1[-1] == 0.0) and np.all(P1[-1] == 0.0), (
-        f"unseen rows should be exactly 0 (their exact block minimiser, MATH §4.4), got q={Q1[-1]}, p={P1[-1]}")
+        f"unseen rows should be exactly 0 (their exact block minimiser, notes/derivations.md §4.4), "
+        f"got q={Q1[-1]}, p={P1[-1]}")
 
 
 def test_A4_stationary_point_is_balanced():
@@ -112,7 +113,8 @@ def test_A4_stationary_point_is_balanced():
     balance = np.linalg.norm(PtP - QtQ) / np.linalg.norm(PtP)
     dP, dQ = gradient(P, Q, data, lam)
     g = np.sqrt(np.sum(dP ** 2) + np.sum(dQ ** 2))
-    assert balance < 1e-6, f"‖PᵀP − QᵀQ‖/‖PᵀP‖ = {balance:.2e} after 300 ALS iterations, expected < 1e-6 (MATH §4.6)"
+    assert balance < 1e-6, (f"‖PᵀP − QᵀQ‖/‖PᵀP‖ = {balance:.2e} after 300 ALS iterations, expected < 1e-6 "
+                            "(notes/derivations.md §4.6)")
     assert g < 1e-6, f"‖∇F‖ = {g:.2e} after 300 ALS iterations, expected < 1e-6 (a stationary point)"
 
 
@@ -121,7 +123,8 @@ def test_A5_weighted_mode_uses_ridge_lambda_times_count():
     lam = 0.3
     Q1 = als_item_step(P, data, lam, reg_mode="weighted")
     ref = stacked_lstsq(P, data.by_item, lam * data.item_counts)
-    assert rel(Q1, ref) < 1e-10, f"weighted item step should use the ridge λ|U_i| (MATH §6.4): rel {rel(Q1, ref):.2e}"
+    assert rel(Q1, ref) < 1e-10, (f"weighted item step should use the ridge λ|U_i| (notes/derivations.md §6.4): "
+                                  f"rel {rel(Q1, ref):.2e}")
     P1 = als_user_step(Q, data, lam, reg_mode="weighted")
     ref = stacked_lstsq(Q, data.by_user, lam * data.user_counts)
     assert rel(P1, ref) < 1e-10, f"weighted user step should use the ridge λ|I_u|: rel {rel(P1, ref):.2e}"
@@ -136,13 +139,14 @@ def test_A6_identical_columns_stay_identical():
     for k in (1, 2):
         assert rel(Q1[:, k], Q1[:, 0]) < 1e-10, (
             f"column {k} of Q⁽¹⁾ differs from column 0 by rel {rel(Q1[:, k], Q1[:, 0]):.2e}: ALS keeps "
-            "q_i in the row space of P, so identical columns stay identical (MATH §8.3)")
+            "q_i in the row space of P, so identical columns stay identical (notes/derivations.md §8.3)")
 
 
 def test_O4_origin_is_a_fixed_point():
     data, P, Q = random_problem(6, 5, 3, seed=8)
     P1, Q1 = als_iteration(np.zeros_like(P), np.zeros_like(Q), data, 0.1)
-    assert not P1.any() and not Q1.any(), "ALS from P=Q=0 must return exactly zero factors (MATH §8.2, O4)"
+    assert not P1.any() and not Q1.any(), ("ALS from P=Q=0 must return exactly zero factors "
+                                           "(notes/derivations.md §8.2, O4)")
 
 
 def test_als_iteration_is_item_step_then_user_step_and_does_not_mutate():

@@ -1,4 +1,5 @@
-"""ALS+GD, Algorithms 3/4 (MATH §5): oracles B1–B4 of MATH §13, step sizes and argument checks."""
+"""ALS+GD, Algorithms 3/4 (notes/derivations.md §5): oracles B1–B4 of notes/checks.md, step sizes and argument
+checks."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def user_sweep(P, Q, data, lam, reg_mode="mean", **kw):
 
 
 def max_kappa(F, view, lam, n_omega, w):
-    """max_i κ_i = L_i/μ_i of the block Hessians H_i = (2/|Ω|)Σ f fᵀ + 2λw_i I (MATH §5.2)."""
+    """max_i κ_i = L_i/μ_i of the block Hessians H_i = (2/|Ω|)Σ f fᵀ + 2λw_i I (notes/derivations.md §5.2)."""
     worst = 1.0
     K = F.shape[1]
     for r in range(len(view.indptr) - 1):
@@ -45,11 +46,12 @@ def test_B1_sweeps_never_increase_the_objective(reg_mode, step, inner_steps):
         F_item = objective(P, Q, data, lam, reg_mode)
         assert F_item <= F + 1e-12 * max(1.0, F), (
             f"item sweep {it} ({step}, L={inner_steps}) increased F from {F!r} to {F_item!r}: with "
-            "α_i <= 1/L_i every block step decreases g_i (MATH §5.2)")
+            "α_i <= 1/L_i every block step decreases g_i (notes/derivations.md §5.2)")
         P = user_sweep(P, Q, data, lam, reg_mode, inner_steps=inner_steps, step=step)
         F = objective(P, Q, data, lam, reg_mode)
         assert F <= F_item + 1e-12 * max(1.0, F_item), (
-            f"user sweep {it} ({step}, L={inner_steps}) increased F from {F_item!r} to {F!r} (MATH §5.2)")
+            f"user sweep {it} ({step}, L={inner_steps}) increased F from {F_item!r} to {F!r} "
+            "(notes/derivations.md §5.2)")
 
 
 @pytest.mark.parametrize("mode", [dict(inner_steps=3000, step="block"),
@@ -66,7 +68,7 @@ def test_B2_many_inner_steps_recover_als(mode):
     P_gd, Q_gd = als_gd_iteration(P, Q, data, lam, **mode)
     diff = max(np.abs(Q_gd - Q_als).max(), np.abs(P_gd - P_als).max())
     assert diff < 1e-8, (f"ALS+GD with {mode} differs from one ALS iteration by {diff:.2e}, expected < 1e-8: "
-                         "GD until convergence solves each block exactly (MATH §5.3)")
+                         "GD until convergence solves each block exactly (notes/derivations.md §5.3)")
 
 
 @pytest.mark.parametrize("reg_mode, unseen", [("mean", True), ("mean", False), ("weighted", False)])
@@ -76,7 +78,7 @@ def test_B3_K1_one_block_step_is_the_als_step(reg_mode, unseen):
     P_gd, Q_gd = als_gd_iteration(P, Q, data, lam, reg_mode, inner_steps=1, step="block")
     P_als, Q_als = als_iteration(P, Q, data, lam, reg_mode)
     assert rel(Q_gd, Q_als) < 1e-12 and rel(P_gd, P_als) < 1e-12, (
-        f"K=1 with α_i = 1/L_i: one step should land on the 1-D minimiser (MATH §5.2), got rel "
+        f"K=1 with α_i = 1/L_i: one step should land on the 1-D minimiser (notes/derivations.md §5.2), got rel "
         f"{rel(Q_gd, Q_als):.2e} (Q) and {rel(P_gd, P_als):.2e} (P)")
 
 
@@ -103,7 +105,7 @@ def test_global_step_is_one_alpha_from_the_largest_trace_bound():
                 + 2 * lam for i in range(data.n_items))
     Q1 = item_sweep(P, Q, data, lam, inner_steps=1, step="global")
     Q_ref = item_sweep(P, Q, data, lam, inner_steps=1, step=1.0 / L_bar)
-    assert rel(Q1, Q_ref) < 1e-14, "step='global' should equal the fixed α = 1/max_i L̄_i (MATH §5.2)"
+    assert rel(Q1, Q_ref) < 1e-14, "step='global' should equal the fixed α = 1/max_i L̄_i (notes/derivations.md §5.2)"
 
 
 def test_unseen_rows_go_to_zero_with_lambda_and_stay_without():
@@ -111,7 +113,8 @@ def test_unseen_rows_go_to_zero_with_lambda_and_stay_without():
     P[-1] = Q[-1] = 3.0
     P1, Q1 = als_gd_iteration(P, Q, data, 0.1, inner_steps=1)
     assert not Q1[-1].any() and not P1[-1].any(), (
-        f"with λ>0 an unseen row reaches its minimiser 0 in one step of α = 1/(2λ) (MATH §5.2), got {Q1[-1]}")
+        f"with λ>0 an unseen row reaches its minimiser 0 in one step of α = 1/(2λ) (notes/derivations.md §5.2), "
+        f"got {Q1[-1]}")
     P1, Q1 = als_gd_iteration(P, Q, data, 0.0, inner_steps=1)
     assert np.array_equal(Q1[-1], Q[-1]) and np.array_equal(P1[-1], P[-1]), (
         "with λ=0 an unseen row has zero gradient and must not move")
@@ -120,7 +123,8 @@ def test_unseen_rows_go_to_zero_with_lambda_and_stay_without():
 def test_origin_is_a_fixed_point_and_inputs_are_not_mutated():
     data, P, Q = random_problem(6, 5, 3, seed=17)
     P1, Q1 = als_gd_iteration(np.zeros_like(P), np.zeros_like(Q), data, 0.1, inner_steps=5)
-    assert not P1.any() and not Q1.any(), "ALS+GD from P=Q=0 must return exactly zero factors (MATH §8.2, O4)"
+    assert not P1.any() and not Q1.any(), ("ALS+GD from P=Q=0 must return exactly zero factors "
+                                           "(notes/derivations.md §8.2, O4)")
     P0, Q0 = P.copy(), Q.copy()
     als_gd_iteration(P, Q, data, 0.1, inner_steps="exact", step="block")
     assert np.array_equal(P, P0) and np.array_equal(Q, Q0), "als_gd_iteration must not modify its inputs"

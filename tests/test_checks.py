@@ -1,8 +1,13 @@
 """The homework checks (mfcore.checks): the references pass every check, typical mistakes fail with a
-message that names them, and a notebook that rebinds numpy or mfcore names cannot fool them."""
+message that names them, a function that calls the reference it should replace is not passed, and a notebook
+that rebinds numpy or mfcore names cannot fool them.
+
+Many "typical mistakes" below are built from the mfcore reference (a reference with one thing changed), so
+those checks run with ``allow_answer_key=True``; students' functions never get that option."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -10,7 +15,7 @@ import pytest
 
 import mfcore
 from mfcore import checks
-from mfcore.checks import CheckFailure, check, judge, observe, reference, run_check
+from mfcore.checks import CheckFailure, cases_for, check, judge, observe, reference, run_check
 
 ALL = list(checks.EXERCISES)
 
@@ -18,9 +23,18 @@ ALL = list(checks.EXERCISES)
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("seed, edge", [(None, False), (None, True), (11, True)], ids=["visible", "edge", "hidden"])
 def test_the_reference_passes_its_own_check(name, seed, edge):
-    result = run_check(name, reference(name), seed=seed, edge=edge)
+    result = run_check(name, reference(name), seed=seed, edge=edge, allow_answer_key=True)
     assert result.passed, result.message
     assert result.n_problems >= 1
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_answer_key_covers_the_reference(name):
+    """Every name of an exercise's answer key exists, and the reference itself is caught calling it."""
+    for dotted in checks.EXERCISES[name].answer_key:
+        assert callable(checks._core.resolve(dotted)), f"{name}: answer_key names {dotted}, which is not a function"
+    result = run_check(name, reference(name))
+    assert not result.passed and "NOT PASSED" in result.message and "which is" in result.message, result.message
 
 
 def test_every_homework_has_its_exercises():
@@ -144,7 +158,7 @@ WRONG = [
 
 @pytest.mark.parametrize("name, func, hint", WRONG, ids=[f"{n}-{f.__name__}" for n, f, _ in WRONG])
 def test_a_typical_mistake_fails_with_a_message_naming_it(name, func, hint):
-    result = run_check(name, func, edge=True)
+    result = run_check(name, func, edge=True, allow_answer_key=True)
     assert not result.passed
     assert hint in result.message, result.message
     assert "FAILED on problem" in result.message
@@ -159,22 +173,87 @@ def test_an_exception_in_student_code_is_reported_with_its_line():
 
 
 def test_a_wrong_shape_says_so():
-    result = run_check("hw2.als_item_step", lambda P, data, lam: mfcore.als_item_step(P, data, lam).T)
+    result = run_check("hw2.als_item_step", lambda P, data, lam: mfcore.als_item_step(P, data, lam).T,
+                       allow_answer_key=True)
     assert not result.passed and "shape" in result.message and "transposed" in result.message
 
 
+# ------------------------------------------------------------------------------- calling the reference
+def _als_item_step_by_name(P, data, lam):
+    return mfcore.als_item_step(P, data, lam)
+
+
+def _als_item_step_by_importlib(P, data, lam):
+    import importlib
+    return getattr(importlib.import_module("mfcore.als"), "als_item_step")(P, data, lam)
+
+
+_stashed = mfcore.als_user_step
+
+
+def _als_user_step_stashed_earlier(Q, data, lam):
+    return _stashed(Q, data, lam)
+
+
+def _als_item_step_by_kernel(P, data, lam):
+    als = sys.modules["mfcore.als"]
+    view = data.by_item
+    Q = np.zeros((data.n_items, P.shape[1]))
+    als.ridge_solve_rows(P, view.indptr, view.index, view.values, np.full(data.n_items, lam * len(data)), Q)
+    return Q
+
+
+def _fit_als_through_the_iteration(data, K, lam, n_iter, seed=0, sigma0=0.1):
+    P, Q, _ = mfcore.init_factors(data, K, seed, sigma0)
+    history = [mfcore.objective(P, Q, data, lam)]              # hw1's exercise: allowed in hw2
+    for _ in range(n_iter):
+        P, Q = mfcore.als_iteration(P, Q, data, lam)          # hw2's own exercise: not allowed
+        history.append(mfcore.objective(P, Q, data, lam))
+    return P, Q, np.array(history)
+
+
+@pytest.mark.parametrize("name, func, called", [
+    ("hw2.als_item_step", _als_item_step_by_name, "calls mfcore.als_item_step, which is the exercise"),
+    ("hw2.als_item_step", _als_item_step_by_importlib, "calls mfcore.als_item_step, which is the exercise"),
+    ("hw2.als_user_step", _als_user_step_stashed_earlier, "calls mfcore.als_user_step, which is the exercise"),
+    ("hw2.als_item_step", _als_item_step_by_kernel, "calls mfcore._kernels.ridge_solve_rows"),
+    ("hw2.fit_als", _fit_als_through_the_iteration, "mfcore.als_iteration, which is the exercise hw2.als_iteration"),
+    ("hw1.gd_step", lambda P, Q, data, lam, alpha: mfcore.gd_step(P, Q, data, lam, alpha), "mfcore.gd_step"),
+])
+def test_a_function_that_calls_the_reference_is_not_passed(name, func, called):
+    result = run_check(name, func)
+    assert not result.passed and f"{name}: NOT PASSED" in result.message and called in result.message, \
+        result.message
+    with pytest.raises(CheckFailure, match="NOT PASSED"):
+        check(name, func)
+
+
+def test_other_homeworks_references_are_allowed():
+    """hw2's fit_als may use mfcore.objective (hw1's exercise): only the homework's own answer key is blocked."""
+    from mfcore.checks import hw2
+
+    assert "mfcore.objectives.objective" not in checks.answer_key("hw2")
+    assert all(d.startswith("mfcore.") for d in checks.answer_key("hw2")) and hw2.EXERCISES
+
+
 # ------------------------------------------------------------------------------- the notebook interface
+def student_rmse(P, Q, data):
+    return np.sqrt(np.mean(_e(P, Q, data) ** 2))
+
+
 def test_check_prints_passed_on_stdout_only(capsys):
-    check("hw1.rmse", reference("hw1.rmse"))
+    check("hw1.rmse", student_rmse)
     out, err = capsys.readouterr()
     assert out.strip() == "hw1.rmse: passed (2 problems)" and err == ""
 
 
-def test_check_prints_the_message_and_raises_on_failure(capsys):
-    with pytest.raises(CheckFailure, match="hw1.rmse failed"):
+def test_a_failing_check_raises_the_teaching_message(capsys):
+    """The message is the exception's text, so nbgrader's Validate and the feedback show it."""
+    with pytest.raises(CheckFailure) as info:
         check("hw1.rmse", rmse_without_root)
-    out, err = capsys.readouterr()
-    assert "expected:" in out and "got:" in out and "likely mistake" in out and err == ""
+    text = str(info.value)
+    assert "expected:" in text and "got:" in text and "likely mistake" in text
+    assert capsys.readouterr() == ("", "")
 
 
 def test_nothing_reaches_stderr_when_student_code_warns_or_prints_there(capsys):
@@ -185,21 +264,31 @@ def test_nothing_reaches_stderr_when_student_code_warns_or_prints_there(capsys):
         print("debug", file=sys.stderr)
         warnings.warn("careful", RuntimeWarning)
         np.log(-1.0)                                       # a numpy RuntimeWarning
-        return reference("hw1.rmse")(P, Q, data)
+        return student_rmse(P, Q, data)
 
     check("hw1.rmse", rmse)
     assert capsys.readouterr().err == ""
 
 
 def test_observe_then_judge_equals_run_check():
+    cases = cases_for("hw2.als_user_step", seed=3, edge=True)
     for func in (reference("hw2.als_user_step"), stub):
-        obs = observe("hw2.als_user_step", func, seed=3, edge=True)
-        assert judge("hw2.als_user_step", obs, seed=3, edge=True).passed == \
-            run_check("hw2.als_user_step", func, seed=3, edge=True).passed
+        obs = observe("hw2.als_user_step", func, cases, allow_answer_key=True)
+        assert judge("hw2.als_user_step", obs, cases).passed == \
+            run_check("hw2.als_user_step", func, seed=3, edge=True, allow_answer_key=True).passed
 
 
 def test_judge_rejects_observations_of_the_wrong_count():
-    assert not judge("hw1.rmse", [{"rmse": np.array(1.0)}]).passed
+    assert not judge("hw1.rmse", [{"rmse": np.array(1.0)}], cases_for("hw1.rmse")).passed
+
+
+def test_a_hidden_verdict_teaches_without_showing_the_problem_or_the_answer():
+    cases = cases_for("hw1.rmse", seed=123, edge=True)
+    obs = observe("hw1.rmse", rmse_without_root, cases)
+    shown, hidden = judge("hw1.rmse", obs, cases), judge("hw1.rmse", obs, cases, hidden=True)
+    assert "expected:" in shown.message and "seed 123" in shown.message
+    assert not hidden.passed and "likely mistake" in hidden.message and "hidden problem 1" in hidden.message
+    assert not re.search(r"\bexpected\b|\bgot\b|123", hidden.message), hidden.message
 
 
 def test_unknown_exercise_lists_the_known_ones():
@@ -218,7 +307,7 @@ def test_rebinding_numpy_and_mfcore_names_does_not_fool_the_checks(monkeypatch):
     wrong = run_check("hw1.objective", objective_with_root)
     assert not wrong.passed and "square root" in wrong.message
     assert "numpy.allclose" in wrong.message and "numpy.linalg.norm" in wrong.message
-    right = run_check("hw1.objective", reference("hw1.objective"))
+    right = run_check("hw1.objective", reference("hw1.objective"), allow_answer_key=True)
     assert right.passed, right.message
     assert np.allclose(1, 2) is True and objective_module.mse(1) == 0.0        # the notebook's values are back
 
@@ -232,5 +321,5 @@ def test_the_student_never_gets_the_checks_arrays():
         Q[:] = 0.0
         return mfcore.gradient(P, Q, data, lam)
 
-    result = run_check("hw1.gradient", gradient)
+    result = run_check("hw1.gradient", gradient, allow_answer_key=True)
     assert not result.passed and seen

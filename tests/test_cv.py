@@ -1,4 +1,4 @@
-"""Model selection, Algorithm 6 (MATH §9–10): oracles C1–C5, O5, boundary rule, searches, CLI."""
+"""Model selection, Algorithm 6 (notes/derivations.md §9–10): oracles C1–C5, O5, boundary rule, searches, CLI."""
 
 import json
 import os
@@ -50,7 +50,7 @@ def test_table_is_tidy(grid):
     assert grid.on_boundary == {"K": False, "lam": False}, grid.advice
 
 
-def test_training_rmse_pattern_of_MATH_9_4(grid):
+def test_training_rmse_pattern_of_derivations_9_4(grid):
     fit = grid.pivot("fit_rmse")
     assert fit.iloc[-1, 0] == fit.min().min() or fit.iloc[-1, 0] <= fit.min().min() * 1.02, \
         "the training RMSE is (about) best at the largest K and the smallest λ"
@@ -62,7 +62,8 @@ def test_training_rmse_pattern_of_MATH_9_4(grid):
 ])
 def test_boundary_flags_fire_when_the_grid_excludes_the_optimum(rank3, K, lam, flags):
     _, train, _ = rank3
-    # tie_tol: with a large λ the extra dimension of K=4 shrinks to ~0, so K=3 and K=4 tie (MATH §9.4 plateau)
+    # tie_tol: with a large λ the extra dimension of K=4 shrinks to ~0, so K=3 and K=4 tie
+    # (notes/derivations.md §9.4 plateau)
     res = mfcore.grid_search(train, K=K, lam=lam, max_iter=40, verbose=False, tie_tol=1e-4)
     assert res.on_boundary == flags, (res.best_params, res.advice)
     assert any("extend" in a or "add" in a for a in res.advice)

@@ -1,4 +1,4 @@
-"""The MF estimator: one interface for every solver, termination (MATH §7), init (§8), errors."""
+"""The MF estimator: one interface for every solver, termination (notes/derivations.md §7), init (§8), errors."""
 
 import warnings
 
@@ -38,7 +38,8 @@ def test_every_solver_fits_and_reports(solver, split):
 def test_same_seed_same_start_for_every_solver(split):
     train, _ = split
     starts = [MF(K=4, solver=s, max_iter=1, seed=7).fit(train).history_["objective"].iloc[0] for s in SOLVERS]
-    assert len(set(starts)) == 1, "every solver must start from the same P⁽⁰⁾, Q⁽⁰⁾ for a seed (MATH §8.1)"
+    assert len(set(starts)) == 1, ("every solver must start from the same P⁽⁰⁾, Q⁽⁰⁾ for a seed "
+                                   "(notes/derivations.md §8.1)")
 
 
 def test_weighted_mode_records_both_objectives(split):

@@ -1,4 +1,4 @@
-"""Full gradient descent (MATH §3): oracles G1–G4 and the divergence report."""
+"""Full gradient descent (notes/derivations.md §3): oracles G1–G4 and the divergence report."""
 
 import warnings
 

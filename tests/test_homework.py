@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 from problems import ROOT
 
 from course import layout
-from course.recheck import parse_calls
+from course.judge import parse_calls
 from course.release import release
 from mfcore import checks
+from tools import nbmeta
 
 HOMEWORKS = layout.homeworks(ROOT)
 
@@ -31,17 +34,49 @@ def test_there_are_three_homeworks():
     assert HOMEWORKS == ["hw1", "hw2", "hw3"]
 
 
+def _release_files(folder):
+    """The files of a released homework folder, without editor state (.ipynb_checkpoints/ of JupyterLab)."""
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if p.is_file() and ".ipynb_checkpoints" not in p.relative_to(folder).parts)
+
+
+def _same_release_file(a, b) -> bool:
+    """Byte-identical, or for notebooks identical after normalising the editor metadata (tools/nbmeta.py)."""
+    if a.read_bytes() == b.read_bytes():
+        return True
+    return a.suffix == ".ipynb" and nbmeta.normalise(a.read_text("utf-8")) == nbmeta.normalise(b.read_text("utf-8"))
+
+
 def test_assignments_are_generated_from_solutions_and_in_sync(tmp_path):
     release(ROOT, out=tmp_path)
     for hw in HOMEWORKS:
-        fresh = sorted(p.relative_to(tmp_path / hw) for p in (tmp_path / hw).rglob("*") if p.is_file())
-        committed = sorted(p.relative_to(ROOT / layout.RELEASE / hw)
-                           for p in (ROOT / layout.RELEASE / hw).rglob("*") if p.is_file())
+        fresh = _release_files(tmp_path / hw)
+        committed = _release_files(ROOT / layout.RELEASE / hw)
         assert fresh == committed, f"assignments/{hw} has other files than a fresh release: run `make release`"
         for rel in fresh:
-            assert (tmp_path / hw / rel).read_bytes() == (ROOT / layout.RELEASE / hw / rel).read_bytes(), (
+            assert _same_release_file(tmp_path / hw / rel, ROOT / layout.RELEASE / hw / rel), (
                 f"assignments/{hw}/{rel} differs from what `make release` generates from solutions/{hw}: "
                 "never edit assignments/ by hand; run `make release` and commit the result")
+
+
+def test_sync_check_ignores_editor_state(tmp_path):
+    """Opening a homework in JupyterLab writes .ipynb_checkpoints/ and rewrites kernelspec/language_info:
+    neither is a difference between solutions/ and assignments/."""
+    src = ROOT / layout.RELEASE / "hw1" / "hw1.ipynb"
+    folder = tmp_path / "hw1"
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / ".ipynb_checkpoints" / "hw1-checkpoint.ipynb").write_bytes(src.read_bytes())
+    nb = json.loads(src.read_text("utf-8"))
+    nb["metadata"]["kernelspec"]["display_name"] = "Python 3"
+    nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python",
+                                       "codemirror_mode": {"name": "ipython", "version": 3}}
+    (folder / "hw1.ipynb").write_text(json.dumps(nb, indent=1), "utf-8")
+    assert _release_files(folder) == [Path("hw1.ipynb")]
+    assert _same_release_file(folder / "hw1.ipynb", src)
+    # ... while a real change (one character of a cell) still counts
+    nb["cells"][0]["source"] = "".join(nb["cells"][0]["source"]) + " "
+    (folder / "hw1.ipynb").write_text(json.dumps(nb, indent=1), "utf-8")
+    assert not _same_release_file(folder / "hw1.ipynb", src)
 
 
 def _run_cells(nb) -> dict:
@@ -59,7 +94,7 @@ def _test_calls(nb):
         m = _nbg(cell)
         if cell.cell_type == "code" and m.get("grade") and not m.get("solution"):
             calls = parse_calls(cell.source)
-            assert calls, f"test cell {m['grade_id']} must consist of check(...) calls (the re-check mirrors them)"
+            assert calls, f"test cell {m['grade_id']} must consist of check(...) calls (the grader tokenises them)"
             yield m["grade_id"], calls
 
 

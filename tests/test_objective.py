@@ -1,4 +1,4 @@
-"""The model, eq. (1) and the RMSE: oracle O1 and the reg_mode conventions (MATH §1, §6.4)."""
+"""The model, eq. (1) and the RMSE: oracle O1 and the reg_mode conventions (notes/derivations.md §1, §6.4)."""
 
 import numpy as np
 import pytest
@@ -43,7 +43,7 @@ def test_O1_penalty_counts_unseen_rows():
     assert mfcore.objective(P, Q, data, 0.1) == pytest.approx(expected, rel=1e-14)
 
 
-def test_weighted_mode_is_G_of_MATH_6_3(small):
+def test_weighted_mode_is_G_of_derivations_6_3(small):
     data, P, Q = small
     lam = 0.3
     n_omega = len(data)

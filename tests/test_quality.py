@@ -6,7 +6,7 @@ reaches a test RMSE within 0.02 of ALS's.  All solvers minimise the same
 eq. (1) (``reg_mode="mean"``), so they share (K, λ) and differ only in their
 budget and step sizes; their final objectives must agree too.
 
-How the settings were chosen (never on the test set, MATH §9.3–9.6):
+How the settings were chosen (never on the test set, notes/derivations.md §9.3–9.6):
 
 * (K*, λ*) by ALS (converged: ``max_iter=1000, tol=1e-10``) on a validation split of
   the training data, ``train_test_split(train, 0.2, seed=1)``.  Validation RMSE,
@@ -14,7 +14,7 @@ How the settings were chosen (never on the test set, MATH §9.3–9.6):
   1e-4: 0.9563); K=2 at best 0.903 (λ=1e-5), K=3 0.939 (λ=5e-5), K>=4 worse;
   global mean 1.038.  Among the near-ties at K=1 (flat below 1e-5) the largest
   λ, 1e-5 (+0.0012), is taken: the simpler model, in the usual range for |Ω| ≈ 80k.
-* The refit on all of ``train`` keeps the ridge (MATH §9.6):
+* The refit on all of ``train`` keeps the ridge (notes/derivations.md §9.6):
   λ = λ*·|Ω_fit|/|Ω_train| = 8e-6.
 * Budgets and step sizes: settings tried on the same validation split that bring each
   solver's validation RMSE within 0.001 and its objective within 0.1% of converged ALS
@@ -52,7 +52,7 @@ BASELINE_MARGIN = 0.10     # ALS must beat the global mean by at least this much
 
 
 class InverseDecay:
-    """α_t = α₀ / (1 + t/τ) (MATH §6.6), with a readable repr for the failure messages."""
+    """α_t = α₀ / (1 + t/τ) (notes/derivations.md §6.6), with a readable repr for the failure messages."""
 
     def __init__(self, alpha0: float, tau: float):
         self.alpha0, self.tau = alpha0, tau
@@ -106,7 +106,7 @@ def quality():
     data = mfcore.load_movielens("ml-latest-small", data_home=_movielens_folder())
     train, test = mfcore.train_test_split(data, 0.2, seed=0)
     fit_part, _ = mfcore.train_test_split(train, 0.2, seed=1)        # the tuning split (sizes only)
-    lam = LAM_STAR * len(fit_part) / len(train)                        # keep the ridge λ|Ω| (MATH §9.6)
+    lam = LAM_STAR * len(fit_part) / len(train)                        # keep the ridge λ|Ω| (notes/derivations.md §9.6)
     als = _fit("als", train, test, lam)
     return {"train": train, "test": test, "lam": lam, "als": als}
 

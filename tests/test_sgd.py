@@ -1,4 +1,4 @@
-"""SGD (Algorithm 5) and mini-batch GD: oracles S1–S6 and O4 of MATH §13, plus BGD(B=1) = simultaneous SGD."""
+"""SGD (Algorithm 5) and mini-batch GD: oracles S1–S6 and O4 of notes/checks.md, plus BGD(B=1) = simultaneous SGD."""
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ REG_MODES = ["mean", "weighted"]
 
 
 def closed_form_step(p, q, r, alpha, lam_u, lam_i, order):
-    """MATH §6.2 written out by hand: item first, then the user with the new q_i (or the old one)."""
+    """notes/derivations.md §6.2 written out by hand: item first, then the user with the new q_i (or the old one)."""
     e = r - p @ q
     q_new = q + 2 * alpha * (e * p - lam_i * q)
     if order == "sequential":
@@ -59,7 +59,7 @@ def test_S1_one_rating_epoch_matches_closed_form(order, reg_mode):
     P, Q = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
     P0, Q0 = P.copy(), Q.copy()
     lam, alpha = 0.2, 0.04
-    # |Ω| = |I_u| = |U_i| = 1: the per-sample coefficient is λ in both reg_modes (MATH §6.4).
+    # |Ω| = |I_u| = |U_i| = 1: the per-sample coefficient is λ in both reg_modes (notes/derivations.md §6.4).
     want_p, want_q = closed_form_step(P0[1], Q0[0], 3.0, alpha, lam, lam, order)
     assert sgd_epoch(P, Q, data, lam, alpha, reg_mode, rng=np.random.default_rng(0), order=order) is None
     assert rel(Q[0], want_q) < 1e-14, f"item row after the epoch: rel error {rel(Q[0], want_q):.1e} vs §6.2"
@@ -68,7 +68,7 @@ def test_S1_one_rating_epoch_matches_closed_form(order, reg_mode):
         "an unseen row changed: SGD must only touch the rows of the sampled (u, i)"
 
 
-def test_sample_penalty_coefficients_follow_MATH_6_4():
+def test_sample_penalty_coefficients_follow_derivations_6_4():
     data, _, _ = random_problem(6, 5, unseen_user=True, unseen_item=True)
     lam, N = 0.1, len(data)
     cu, ci = sample_penalty_coefficients(data, lam, "mean")
@@ -97,7 +97,8 @@ def test_S2_full_batch_bgd_is_one_gd_step(reg_mode):
         bgd_epoch(P1, Q1, data, lam, alpha, B, reg_mode, rng=np.random.default_rng(3))
         err = max(rel(P1, P - alpha * dP), rel(Q1, Q - alpha * dQ))
         assert err < 1e-12, (f"BGD with B={B} >= |Ω|={len(data)} must be exactly one GD step on "
-                             f"{'F' if reg_mode == 'mean' else 'G'} (MATH §6.5), rel error {err:.1e}: check the "
+                             f"{'F' if reg_mode == 'mean' else 'G'} (notes/derivations.md §6.5), rel error {err:.1e}: "
+                             "check the "
                              "1/|b| average, the per-sample coefficients and that Θ is frozen during the batch")
 
 
@@ -114,7 +115,7 @@ def test_S3_mean_per_sample_gradient_is_the_full_gradient(reg_mode):
     dP, dQ = gradient(P, Q, data, lam, reg_mode)
     err = max(rel(mean_P, dP), rel(mean_Q, dQ))
     assert err < 1e-12, (f"(1/|Ω|) Σ ∇ℓ_ui ≠ ∇{'F' if reg_mode == 'mean' else 'G'} (rel {err:.1e}); "
-                         "'mean' needs the coefficient λ|Ω|/|I_u|, 'weighted' λ (MATH §6.3–6.4)")
+                         "'mean' needs the coefficient λ|Ω|/|I_u|, 'weighted' λ (notes/derivations.md §6.3–6.4)")
 
 
 @pytest.mark.parametrize("B", [3, 7])
@@ -147,7 +148,7 @@ def test_bgd_batch_of_one_is_simultaneous_sgd(reg_mode):
         sgd_epoch(P1, Q1, data, 0.1, 0.02, reg_mode, rng=rng_s, order="simultaneous")
     err = max(rel(P, P1), rel(Q, Q1))
     assert err < 1e-12, (f"BGD with B=1 must equal SGD with order='simultaneous' for the same permutation "
-                         f"(MATH §6.5), rel error {err:.1e}")
+                         f"(notes/derivations.md §6.5), rel error {err:.1e}")
 
 
 # ------------------------------------------------------------------ S4: low-rank recovery
@@ -213,7 +214,7 @@ def test_S6_seeded_runs_are_reproducible_and_unseen_rows_stay_zero(method):
         sgd_epoch(P5, Q5, data, 0.1, 0.01, rng=np.random.default_rng(2), order=method)
     assert not np.array_equal(P4, P5), "different rng seeds must give different shuffles (hence results)"
     assert np.all(P1[-1] == 0) and np.all(Q1[-1] == 0), \
-        "unseen rows start at 0 and are never sampled, so they must stay exactly 0 (MATH §8.1)"
+        "unseen rows start at 0 and are never sampled, so they must stay exactly 0 (notes/derivations.md §8.1)"
 
 
 @pytest.mark.parametrize("method", ["sgd", "bgd"])
@@ -228,7 +229,7 @@ def test_each_epoch_draws_one_fresh_permutation_from_rng(method):
         reference.permutation(len(data))
     assert rng.bit_generator.state == reference.bit_generator.state, (
         "each epoch must draw exactly one rng.permutation(|Ω|) from the caller's generator, so the next epoch "
-        "gets a fresh shuffle and runs are reproducible (Algorithm 5 line 5, MATH §6.2)")
+        "gets a fresh shuffle and runs are reproducible (Algorithm 5 line 5, notes/derivations.md §6.2)")
 
 
 @pytest.mark.parametrize("method", ["sequential", "simultaneous", "bgd"])
@@ -242,7 +243,7 @@ def test_O4_origin_is_stationary(method, reg_mode):
             bgd_epoch(P, Q, data, 0.1, 0.05, 4, reg_mode, rng=rng)
         else:
             sgd_epoch(P, Q, data, 0.1, 0.05, reg_mode, rng=rng, order=method)
-    assert not P.any() and not Q.any(), "from P = Q = 0 every update is e·0 − λ·0 = 0 (MATH §8.2, O4)"
+    assert not P.any() and not Q.any(), "from P = Q = 0 every update is e·0 − λ·0 = 0 (notes/derivations.md §8.2, O4)"
 
 
 # ------------------------------------------------------------------ argument checks

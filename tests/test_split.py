@@ -1,4 +1,4 @@
-"""The anchored split and k-fold of MATH §9.2 (oracle C1)."""
+"""The anchored split and k-fold of notes/derivations.md §9.2 (oracle C1)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""The 2-D toy of MATH §12 (mfcore.toy): oracle X1 of MATH §13 and agreement with the library on 1×1 data."""
+"""The 2-D toy of notes/derivations.md §12 (mfcore.toy): oracle X1 of notes/checks.md and agreement with the library
+on 1×1 data."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_X1_als_closed_form_converges_to_sqrt_point_nine():
     p, q = path[-1]
     s = np.sqrt(0.9)
     assert abs(p - s) < 1e-10 and abs(q - s) < 1e-10, (
-        f"ALS on the toy should converge to p = q = √0.9 = {s!r}, got ({p!r}, {q!r}) (MATH §13 X1)")
+        f"ALS on the toy should converge to p = q = √0.9 = {s!r}, got ({p!r}, {q!r}) (notes/checks.md X1)")
     F = float(toy.objective(p, q, 1.0, 0.1))
     assert abs(F - 0.19) < 1e-10, f"F at the ALS limit should be 2λr − λ² = 0.19, got {F!r}"
     assert toy.minimum(1.0, 0.1) == pytest.approx((s, s, 0.19), abs=1e-15)
@@ -35,7 +36,7 @@ def test_X1_als_path_is_axis_parallel_and_monotone():
     steps = np.diff(path, axis=0)
     assert np.all((steps[:, 0] == 0) | (steps[:, 1] == 0)), "every ALS half-step moves one coordinate only"
     F = toy.objective(path[:, 0], path[:, 1])
-    assert np.all(np.diff(F) <= 1e-15), "exact block minimisation never increases F (MATH §4.5)"
+    assert np.all(np.diff(F) <= 1e-15), "exact block minimisation never increases F (notes/derivations.md §4.5)"
 
 
 @pytest.mark.parametrize("r, lam, p", CASES)
@@ -99,7 +100,7 @@ def test_stationary_points(r, lam):
         p, q, F_min = toy.minimum(r, lam)
         assert F_min == pytest.approx(2 * lam * abs(r) - lam ** 2, rel=1e-14)
         assert float(toy.objective(p, q, r, lam)) == pytest.approx(F_min, rel=1e-14)
-        # eigenvalues 4(|r| − λ) across the valley and 4λ along it (MATH §12)
+        # eigenvalues 4(|r| − λ) across the valley and 4λ along it (notes/derivations.md §12)
         assert sorted(np.linalg.eigvalsh(toy.hessian(p, q, r, lam))) == pytest.approx(
             sorted([4 * (abs(r) - lam), 4 * lam]), rel=1e-12)
         grid = np.linspace(-3, 3, 301)
@@ -131,7 +132,8 @@ def test_als_gd_path_equals_mfcore_als_gd_iteration(L):
 
 
 def test_als_gd_with_block_step_is_als():
-    """α = 1/(2(p²+λ)) is one over the block curvature: one GD step is the exact update (MATH §12, §5.2)."""
+    """α = 1/(2(p²+λ)) is one over the block curvature: one GD step is the exact update (notes/derivations.md §12,
+    §5.2)."""
     a = toy.als_gd_path(*toy.START, step="block", L=1, n_iter=10)
     b = toy.als_path(*toy.START, n_iter=10)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import io
 import sys
+import types
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -126,13 +127,136 @@ class Exercise:
     run: Callable[[Callable, Case], dict]
     verify: Callable[[Case, dict], None]
     summary: str = ""
+    #: The mfcore functions that compute this exercise's answer (the reference and the private helpers and
+    #: kernels it is made of), by dotted name.  While the homework is graded they are replaced by functions
+    #: that raise :class:`mfcore.errors.ReferenceBlocked` (course/redact.py); the self-check says so when a
+    #: student's function calls one of them.
+    answer_key: tuple = ()
+
+    @property
+    def homework(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the answer key: which mfcore functions a student's function may not call
+def resolve(dotted: str):
+    """The object a dotted name such as ``mfcore.als.ridge_solve_rows`` or ``mfcore.cv.SearchResult.refit`` names.
+
+    The module part is found through the import system (so a package attribute that shadows a submodule,
+    like the function ``mfcore.objective``, does not get in the way).
+    """
+    import importlib
+
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except ImportError:
+            continue
+        for attr in parts[k:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(f"cannot resolve {dotted!r}")
+
+
+_TRIP = "__mfcore_answer_key_call__"
+
+
+@contextlib.contextmanager
+def watch_calls(names: dict[str, str]):
+    """Record, while the body runs, calls of the functions named in ``names`` ({dotted name: exercise}).
+
+    Nothing else is slowed down: each watched Python function gets, for the duration, a code object that
+    records the call and then runs a copy of the original; a numba dispatcher (whose compiled code has no
+    Python frame) gets a subclass whose ``__call__`` records the call.  Calls through references taken
+    earlier (``f = mfcore.als_item_step``) are seen too, since the function object itself changes.  Yields the
+    list of (dotted name, exercise) called, in order.
+    """
+    called: list[tuple[str, str]] = []
+    restore = []
+    for dotted, exercise in names.items():
+        try:
+            obj = resolve(dotted)
+        except (ImportError, AttributeError):
+            continue
+        if hasattr(obj, "py_func"):
+            base = type(obj)
+            watched = type("Watched" + base.__name__, (base,), {"__call__": _recording_call(base, dotted, exercise,
+                                                                                              called)})
+            try:
+                obj.__class__ = watched
+                restore.append(lambda o=obj, b=base: setattr(o, "__class__", b))
+            except TypeError:
+                pass
+        elif isinstance(obj, types.FunctionType) and not obj.__closure__:
+            original = types.FunctionType(obj.__code__, obj.__globals__, obj.__name__, obj.__defaults__)
+            original.__kwdefaults__ = obj.__kwdefaults__
+            trip = compile(f"def {obj.__name__}(*args, **kwargs):\n    return {_TRIP}({dotted!r}, args, kwargs)\n",
+                           "<answer key>", "exec").co_consts[0]
+            box = obj.__globals__.setdefault(_TRIP, _Trips())
+            box.functions[dotted] = (original, exercise, called)
+            code = obj.__code__
+            obj.__code__ = trip
+            restore.append(lambda o=obj, c=code, b=box, d=dotted: (setattr(o, "__code__", c), b.functions.pop(d, None)))
+    try:
+        yield called
+    finally:
+        for undo in reversed(restore):
+            undo()
+
+
+class _Trips:
+    """The recorder a watched function's module holds while its calls are watched."""
+
+    def __init__(self):
+        self.functions = {}
+
+    def __call__(self, dotted, args, kwargs):
+        original, exercise, called = self.functions[dotted]
+        called.append((dotted, exercise))
+        return original(*args, **kwargs)
+
+
+def _recording_call(base, dotted, exercise, called):
+    def __call__(self, *args, **kwargs):
+        called.append((dotted, exercise))
+        return base.__call__(self, *args, **kwargs)
+    return __call__
+
+
+def display_name(dotted: str) -> str:
+    """``mfcore.als_item_step`` for ``mfcore.als.als_item_step`` (the name a student typed), else the dotted name."""
+    last = dotted.rsplit(".", 1)[-1]
+    top = sys.modules.get("mfcore")
+    try:
+        if top is not None and getattr(top, last, None) is resolve(dotted):
+            return f"mfcore.{last}"
+    except (ImportError, AttributeError):
+        pass
+    return dotted
+
+
+#: How an observation says that the student's function called the answer key.
+CALLS_REFERENCE = "calls the reference: "
+
+
+def reference_note(called, name: str, func_name: str = "this function") -> str:
+    """The observation of a function that called the answer key ("" if it did not)."""
+    if not called:
+        return ""
+    dotted, exercise = called[0]
+    public = display_name(dotted)
+    which = "the exercise" if exercise == name else f"the exercise {exercise} of this homework"
+    return (f"{CALLS_REFERENCE}{func_name} calls {public}, which is {which}. Compute the answer yourself "
+            f"(numpy is fine): while the homework is graded, {public} is not available and this exercise scores 0.")
 
 
 # ---------------------------------------------------------------------------------------------------
 # problems
 def problem(seed: int, n: int = 6, m: int = 5, K: int = 3, density: float = 0.6, unseen_user: bool = False,
             unseen_item: bool = False, scale: float = 0.5, noise: float = 0.1):
-    """(data, P, Q): Bernoulli(density) pairs with ratings from a random rank-K model plus noise (MATH §13).
+    """(data, P, Q): Bernoulli(density) pairs with ratings from a random rank-K model plus noise (notes/checks.md).
 
     Every user and item has a rating, except the last user/item with ``unseen_user``/``unseen_item``.
     P, Q are i.i.d. N(0, scale²), a non-stationary point.
@@ -288,7 +412,7 @@ def as_tuple(value, what: str, n: int, names: str) -> tuple:
 # ---------------------------------------------------------------------------------------------------
 # comparisons with teaching messages
 def rel(a, b) -> float:
-    """‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (MATH §13)."""
+    """‖a − b‖ / max(‖a‖, ‖b‖, 1e-300) (notes/checks.md)."""
     a = _array(a, dtype=_float64)
     b = _array(b, dtype=_float64)
     if a.shape != b.shape:

@@ -232,25 +232,38 @@ _GRAD_TEXT = {"correct": "the correct gradient", "half": "a gradient that is hal
 
 
 def _check_gradient_cases(seed, edge):
+    """The gradient handed to the student's check_gradient is data (its value at the problem's P, Q), so the
+    problem can be sent to a process where the reference gradient is not available."""
     cases = []
+
+    def case(s, data, P, Q, K, lam, kind):
+        return Case(describe(data, K, lam, f"seed {s}; grad = {_GRAD_TEXT[kind]}"),
+                    {"P": P, "Q": Q, "data": data, "lam": lam,
+                     "grad_value": tuple(_GRADS[kind](P, Q, data, lam))}, {"grad": kind})
+
     for s in seeds_for(seed):
         data, P, Q = problem(s, n=5, m=4, K=3)
-        for kind in ("correct", "half", "one_wrong_entry"):
-            cases.append(Case(describe(data, 3, 0.1, f"seed {s}; grad = {_GRAD_TEXT[kind]}"),
-                              {"P": P, "Q": Q, "data": data, "lam": 0.1}, {"grad": kind}))
+        cases += [case(s, data, P, Q, 3, 0.1, kind) for kind in ("correct", "half", "one_wrong_entry")]
         if edge:
             data, P, Q = problem(3000 + s, n=5, m=4, K=2, unseen_user=True)
-            for kind in ("correct", "half"):
-                cases.append(Case(describe(data, 2, 0.0, f"seed {3000 + s}; grad = {_GRAD_TEXT[kind]}"),
-                                  {"P": P, "Q": Q, "data": data, "lam": 0.0}, {"grad": kind}))
+            cases += [case(3000 + s, data, P, Q, 2, 0.0, kind) for kind in ("correct", "half")]
     return cases
+
+
+def _frozen_gradient(value):
+    """``grad(P, Q, data, lam)`` that returns the gradient at the problem's point."""
+    dP, dQ = value
+
+    def grad(P, Q, data, lam, reg_mode="mean"):
+        return dP.copy(), dQ.copy()
+    return grad
 
 
 def _run_check_gradient(func, case):
     a = fresh_args(case)
     P0, Q0 = a["P"].copy(), a["Q"].copy()
     err = call(func, "check_gradient(P, Q, data, lam, grad=...)", a["P"], a["Q"], a["data"], a["lam"],
-               grad=_GRADS[case.meta["grad"]])
+               grad=_frozen_gradient(a["grad_value"]))
     obs = {"err": as_scalar(err, "the relative error returned by check_gradient")}
     obs["changed"] = np.array(float(rel(a["P"], P0) + rel(a["Q"], Q0)))
     return obs
@@ -447,28 +460,39 @@ def _verify_fit_gd(case, obs):
 EXERCISES = [
     Exercise("hw1.objective", "objective(P, Q, data, lam)", lambda P, Q, data, lam: _objective(P, Q, data, lam),
              lambda seed, edge: _factor_cases(seed, edge), _run_objective, _verify_objective,
-             "the objective F_λ of eq. (1)"),
+             "the objective F_λ of eq. (1)",
+             answer_key=("mfcore.objectives.objective", "mfcore.objectives._objective", "mfcore.objectives.mse",
+                         "mfcore.objectives.penalty", "mfcore.objectives._penalty")),
     Exercise("hw1.rmse", "rmse(P, Q, data)", lambda P, Q, data: _rmse(P, Q, data),
-             lambda seed, edge: _factor_cases(seed, edge, with_lam=False), _run_rmse, _verify_rmse, "the RMSE"),
+             lambda seed, edge: _factor_cases(seed, edge, with_lam=False), _run_rmse, _verify_rmse, "the RMSE",
+             answer_key=("mfcore.objectives.rmse",)),
     Exercise("hw1.gradient", "gradient(P, Q, data, lam)", lambda P, Q, data, lam: _gradient(P, Q, data, lam),
-             lambda seed, edge: _factor_cases(seed, edge), _run_gradient, _verify_gradient, "the sparse gradient"),
+             lambda seed, edge: _factor_cases(seed, edge), _run_gradient, _verify_gradient, "the sparse gradient",
+             answer_key=("mfcore.gradients.gradient", "mfcore.gradients._gradient",
+                         "mfcore._kernels.loss_gradient_kernel")),
     Exercise("hw1.build_M", "build_M(P, Q, data)", lambda P, Q, data: _build_M(P, Q, data),
              lambda seed, edge: _factor_cases(seed, edge, with_lam=False), _run_build_M, _verify_build_M,
-             "the slides' matrix M"),
+             "the slides' matrix M",
+             answer_key=("mfcore.gradients.build_M",)),
     Exercise("hw1.gradient_dense", "gradient_dense(P, Q, data, lam)",
              lambda P, Q, data, lam: _gradient_dense(P, Q, data, lam),
              lambda seed, edge: _factor_cases(seed, edge), _run_gradient_dense, _verify_gradient_dense,
-             "the gradient of eq. (2) with M"),
+             "the gradient of eq. (2) with M",
+             answer_key=("mfcore.gradients.gradient_dense",)),
     Exercise("hw1.check_gradient", "check_gradient(P, Q, data, lam, grad=None, h=1e-6)", _reference_check_gradient,
-             _check_gradient_cases, _run_check_gradient, _verify_check_gradient, "the finite-difference check"),
+             _check_gradient_cases, _run_check_gradient, _verify_check_gradient, "the finite-difference check",
+             answer_key=("mfcore.gradients.check_gradient",)),
     Exercise("hw1.gd_step", "gd_step(P, Q, data, lam, alpha)",
              lambda P, Q, data, lam, alpha: _gd_step(P, Q, data, lam, alpha), _gd_cases, _run_gd_step,
-             _verify_gd_step, "one GD step (eq. 3)"),
+             _verify_gd_step, "one GD step (eq. 3)",
+             answer_key=("mfcore.gd.gd_step", "mfcore.gd._gd_step")),
     Exercise("hw1.armijo_step", "armijo_step(P, Q, data, lam, alpha_trial, F0=None, c=1e-4, beta=0.5)",
              lambda P, Q, data, lam, alpha_trial, F0=None, c=1e-4, beta=0.5:
              _armijo_step(P, Q, data, lam, alpha_trial, F0=F0, c=c, beta=beta),
-             _armijo_cases, _run_armijo, _verify_armijo, "one GD step with Armijo backtracking"),
+             _armijo_cases, _run_armijo, _verify_armijo, "one GD step with Armijo backtracking",
+             answer_key=("mfcore.gd.armijo_step", "mfcore.gd._armijo_step")),
     Exercise("hw1.fit_gd", "fit_gd(data, K, lam, n_iter, seed=0, sigma0=0.1)", _reference_fit_gd,
              _fit_cases, lambda func, case: run_fit(func, case, "fit_gd(data, K, lam, n_iter, seed=..., sigma0=...)"),
-             _verify_fit_gd, "the GD loop with backtracking"),
+             _verify_fit_gd, "the GD loop with backtracking",
+             answer_key=("mfcore.estimator.MF.fit",)),
 ]

@@ -11,7 +11,7 @@ Student signatures:
     plot_heatmaps(table) -> matplotlib Figure                               mfcore.SearchResult.heatmap
     refit(train, best, n_fit, seed=0, max_iter=20) -> fitted mfcore.MF      mfcore.SearchResult.refit
 
-The slides' SGD uses the per-sample penalty λ (mfcore's ``reg_mode="weighted"``, MATH §6.3–6.4).
+The slides' SGD uses the per-sample penalty λ (mfcore's ``reg_mode="weighted"``, notes/derivations.md §6.3–6.4).
 """
 
 from __future__ import annotations
@@ -458,7 +458,7 @@ def _verify_refit(case, obs):
         hint = ""
         if abs(got - a["best"]["lam"]) <= 1e-12 * a["best"]["lam"]:
             hint = ("\n  likely mistake: you kept λ*; keep the ridge λ|Ω| instead: λ_refit = λ*·|Ω_fit| / |Ω_train| "
-                    "(MATH §9.6), here λ*·n_fit / len(train).")
+                    "(notes/derivations.md §9.6), here λ*·n_fit / len(train).")
         raise CheckFailure(f"on {case.label}: the refit λ should be {lam_ref:.10g}, got {got:.10g}.{hint}")
     want = model.predict(a["train"].users, a["train"].items)
     expect_close(obs["pred"], want, "the refitted model's predictions on train", case, 1e-8, hints=[])
@@ -477,19 +477,27 @@ def _reference_refit(train, best, n_fit, seed=0, max_iter=20):
 
 EXERCISES = [
     Exercise("hw3.sgd_update", "sgd_update(p_u, q_i, r_ui, alpha, lam_u, lam_i)", _reference_update,
-             _update_cases, _run_update, _verify_update, "one SGD step in the slides' order"),
+             _update_cases, _run_update, _verify_update, "one SGD step in the slides' order",
+             answer_key=("mfcore.sgd.sgd_update", "mfcore._kernels.sgd_update")),
     Exercise("hw3.sgd_epoch", "sgd_epoch(P, Q, data, lam, alpha, rng)", _reference_sgd_epoch,
              lambda seed, edge: _epoch_cases(seed, edge), lambda f, c: _run_epoch(f, c, False), _verify_sgd_epoch,
-             "one shuffled SGD epoch"),
+             "one shuffled SGD epoch",
+             answer_key=("mfcore.sgd.sgd_epoch", "mfcore._kernels.sgd_epoch_kernel")),
     Exercise("hw3.bgd_epoch", "bgd_epoch(P, Q, data, lam, alpha, batch_size, rng)", _reference_bgd_epoch,
              lambda seed, edge: _epoch_cases(seed, edge, batch=True), lambda f, c: _run_epoch(f, c, True),
-             _verify_bgd_epoch, "one mini-batch GD epoch"),
+             _verify_bgd_epoch, "one mini-batch GD epoch",
+             answer_key=("mfcore.bgd.bgd_epoch", "mfcore._kernels.bgd_epoch_kernel")),
     Exercise("hw3.cv_grid", "cv_grid(train, K_values, lam_values, cv=0.2, seed=0, max_iter=20)", _reference_grid,
-             _grid_cases, _run_grid, _verify_grid, "the hold-out CV grid"),
+             _grid_cases, _run_grid, _verify_grid, "the hold-out CV grid",
+             answer_key=("mfcore.selection.grid.grid_search", "mfcore.selection.trials.run_trials",
+                         "mfcore.selection.trials.fit_one")),
     Exercise("hw3.select_best", "select_best(table)", _reference_select, _select_cases, _run_select, _verify_select,
-             "the best (K, λ) and the boundary rule"),
+             "the best (K, λ) and the boundary rule",
+             answer_key=("mfcore.selection.best.select_best", "mfcore.selection.best.boundary_flags")),
     Exercise("hw3.plot_heatmaps", "plot_heatmaps(table)", _reference_heatmap, _heatmap_cases, _run_heatmap,
-             _verify_heatmap, "the training and validation heatmaps"),
+             _verify_heatmap, "the training and validation heatmaps",
+             answer_key=("mfcore.selection.result.SearchResult.heatmap",)),
     Exercise("hw3.refit", "refit(train, best, n_fit, seed=0, max_iter=20)", _reference_refit, _refit_cases,
-             _run_refit, _verify_refit, "the refit with (K*, λ*)"),
+             _run_refit, _verify_refit, "the refit with (K*, λ*)",
+             answer_key=("mfcore.selection.result.SearchResult.refit",)),
 ]

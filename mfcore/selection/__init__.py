@@ -1,4 +1,4 @@
-"""Model selection over (K, λ) (MATH §9–10): grid, random and Bayesian search, one result type.
+"""Model selection over (K, λ) (notes/derivations.md §9–10): grid, random and Bayesian search, one result type.
 
 ============  =====================================================================  ===========
 file          what lives there                                                       MATH

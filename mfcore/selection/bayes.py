@@ -1,4 +1,4 @@
-"""Bayesian optimisation (MATH §10) with optuna's TPE sampler and pruning.
+"""Bayesian optimisation (notes/derivations.md §10) with optuna's TPE sampler and pruning.
 
 TPE splits past trials into "good" and "bad" at a quantile, models their densities l(x) and g(x)
 and proposes the x maximising l/g.  Trials are pruned on the per-iteration validation RMSE
@@ -22,7 +22,7 @@ __all__ = ["bayes_search"]
 
 def bayes_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver: str = "als", cv=0.2,
                  n_jobs: int = 1, seed=0, prune: bool = True, verbose: bool = True, **fit_options) -> SearchResult:
-    """Bayesian optimisation with optuna's TPE (MATH §10), pruning on per-iteration validation RMSE.
+    """Bayesian optimisation with optuna's TPE (notes/derivations.md §10), pruning on per-iteration validation RMSE.
 
     TPE proposes each trial from the results of the previous ones, so trials run one after the
     other; ``n_jobs`` > 1 fits the folds of a k-fold trial in parallel (then pruning happens per

@@ -1,4 +1,4 @@
-"""The best (K, λ) and the boundary rule (MATH §9.5), shared by every search."""
+"""The best (K, λ) and the boundary rule (notes/derivations.md §9.5), shared by every search."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def select_best(summary: pd.DataFrame, tie_tol: float = 0.0) -> dict:
 
 
 def boundary_flags(best: dict, K_values, lam_values, margin: float = 0.0, grid: bool = True) -> tuple[dict, list[str]]:
-    """The one boundary rule: is K* or λ* at an end of its searched axis?  With the advice in words (MATH §9.5).
+    """The one boundary rule: is K* or λ* at an end of its searched axis?  With the advice in words
+    (notes/derivations.md §9.5).
 
     The axis is the list of values tried (a grid) or a (low, high) range (random and Bayesian search).
     K* is on the boundary when it is the lowest or the highest K; λ* when it is the lowest or the highest

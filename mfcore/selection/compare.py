@@ -1,4 +1,4 @@
-"""Grid, random and Bayesian search side by side (MATH §10): best validation RMSE so far."""
+"""Grid, random and Bayesian search side by side (notes/derivations.md §10): best validation RMSE so far."""
 
 from __future__ import annotations
 

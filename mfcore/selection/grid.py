@@ -1,6 +1,6 @@
-"""Cross-validation over a (K, λ) grid, Algorithm 6 (MATH §9), and the λ scale (§8.2).
+"""Cross-validation over a (K, λ) grid, Algorithm 6 (notes/derivations.md §9), and the λ scale (§8.2).
 
-Differences from the slides, on purpose (MATH Appendix A, E15):
+Differences from the slides, on purpose (notes/errata.md E15):
 
 * the split is made **once, before the loop** (anchored, §9.2), so every grid
   point is scored on the same validation ratings;
@@ -24,7 +24,7 @@ __all__ = ["grid_search", "lambda_max", "lambda_grid"]
 
 
 def lambda_max(data: Ratings, reg_mode: str = "mean") -> float:
-    """λ_max = ‖R_Ω‖₂/|Ω|: for λ >= λ_max the origin is the global minimiser of eq. (1) (MATH §8.2).
+    """λ_max = ‖R_Ω‖₂/|Ω|: for λ >= λ_max the origin is the global minimiser of eq. (1) (notes/derivations.md §8.2).
 
     For ``reg_mode="weighted"`` the threshold is ‖D_u^{-1/2} R_Ω D_i^{-1/2}‖₂ with D the rating counts.
     """
@@ -39,7 +39,7 @@ def lambda_max(data: Ratings, reg_mode: str = "mean") -> float:
 
 
 def lambda_grid(train: Ratings, num: int = 6, reg_mode: str = "mean", decades: float | None = None) -> np.ndarray:
-    """A log-spaced grid of ``num`` λ values below λ_max (MATH §8.2, §9.3): λ_max·10^{-j}, ascending.
+    """A log-spaced grid of ``num`` λ values below λ_max (notes/derivations.md §8.2, §9.3): λ_max·10^{-j}, ascending.
 
     By default one value per decade, from λ_max·10^{-num} up to λ_max·10^{-1}; ``decades`` spreads
     the ``num`` values over that many decades instead.
@@ -53,7 +53,8 @@ def lambda_grid(train: Ratings, num: int = 6, reg_mode: str = "mean", decades: f
 
 def grid_search(train: Ratings, K, lam, solver: str = "als", cv=0.2, n_jobs: int = 1, seed=0,
                 tie_tol: float = 0.0, verbose: bool = True, **fit_options) -> SearchResult:
-    """Algorithm 6 over the grid K × λ: fit on Ω_fit, score RMSE on Ω_val, pick (K*, λ*) (MATH §9.3–9.5).
+    """Algorithm 6 over the grid K × λ: fit on Ω_fit, score RMSE on Ω_val, pick (K*, λ*) (notes/derivations.md
+    §9.3–9.5).
 
     ``cv`` is a hold-out fraction (default 0.2) or a number of folds; ``lam="auto"`` uses
     :func:`lambda_grid`.  Extra keyword arguments go to :class:`MF` (e.g. ``max_iter``, ``reg_mode``).

@@ -1,4 +1,5 @@
-"""Random search (MATH §10): K uniform on an integer range, log10 λ uniform (λ acts multiplicatively)."""
+"""Random search (notes/derivations.md §10): K uniform on an integer range, log10 λ uniform (λ acts
+multiplicatively)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ __all__ = ["random_search"]
 
 def random_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver: str = "als", cv=0.2,
                   n_jobs: int = 1, seed=0, verbose: bool = True, **fit_options) -> SearchResult:
-    """Random search (MATH §10): K ~ U{K_lo..K_hi}, log10 λ ~ U(log10 λ_lo, log10 λ_hi), ``n_trials`` draws.
+    """Random search (notes/derivations.md §10): K ~ U{K_lo..K_hi}, log10 λ ~ U(log10 λ_lo, log10 λ_hi),
+    ``n_trials`` draws.
 
     Returns the same :class:`SearchResult` as :func:`grid_search`; the boundary rule runs on the ranges.
     """

@@ -1,4 +1,5 @@
-"""``SearchResult``: what every search returns (MATH §9.5–9.6): the tidy table, the best point, plots, refit."""
+"""``SearchResult``: what every search returns (notes/derivations.md §9.5–9.6): the tidy table, the best point,
+plots, refit."""
 
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ class SearchResult:
         return fig
 
     def refit(self, train: Ratings, refit_lam: str = "ridge", **overrides) -> MF:
-        """Refit on all of ``train`` with (K*, λ*), the same solver and seed (MATH §9.6).
+        """Refit on all of ``train`` with (K*, λ*), the same solver and seed (notes/derivations.md §9.6).
 
         ``refit_lam="ridge"`` (default) keeps the ridge: λ_refit = λ*·|Ω_fit|/|Ω_train|;
         ``"keep"`` keeps λ*.  The λ used is on the returned model as ``lam`` and ``lam_refit_``.
