@@ -157,12 +157,12 @@ def dual_solve(XT, cnt, r_U, ridge, G, z, x):
     z = z[:cnt]
     for j in range(cnt):                       # G = F_U F_Uᵀ, z = r_U
         z[j] = r_U[j]
-        for l in range(j, cnt):
+        for i in range(j, cnt):
             s = 0.0
             for a in range(K):
-                s += XT[a, j] * XT[a, l]
-            G[j, l] = s
-            G[l, j] = s
+                s += XT[a, j] * XT[a, i]
+            G[j, i] = s
+            G[i, j] = s
     if not cholesky_solve(G, ridge, z):
         return False
     for a in range(K):                         # x = F_Uᵀ z

@@ -73,8 +73,8 @@ def test_C3_boundary_rule_and_tie_break_on_hand_made_tables():
     def table(values):
         K = [1, 2, 4]
         lam = [1e-3, 1e-2, 1e-1]
-        return pd.DataFrame([{"K": k, "lam": l, "valid_rmse": values[a][b]}
-                             for a, k in enumerate(K) for b, l in enumerate(lam)])
+        return pd.DataFrame([{"K": k, "lam": v, "valid_rmse": values[a][b]}
+                             for a, k in enumerate(K) for b, v in enumerate(lam)])
     corner = table([[9, 9, 9], [9, 9, 9], [9, 9, 1]])
     best = select_best(corner)
     assert best == {"K": 4, "lam": 1e-1}

@@ -106,7 +106,7 @@ def test_the_judge_refuses_what_is_not_a_graded_call():
     assert len(judge.calls) == 1, "only this homework's checks are tokenised"
     assert not judge.handle({"op": "cases", "token": "guess"})["ok"]
     judge.handle({"op": "blocked", "name": "os.system"})                   # never resolved, never recorded
-    judge.handle({"op": "blocked", "name": "mfcore.objective.rmse"})
+    judge.handle({"op": "blocked", "name": "mfcore.objectives.rmse"})
     assert judge.blocked_calls == ["mfcore.objectives.rmse"] and judge.calls_reference == ["mfcore.rmse"]
 
 

@@ -1,7 +1,7 @@
 """Model selection over (K, λ) (notes/derivations.md §9–10): grid, random and Bayesian search, one result type.
 
 ============  =====================================================================  ===========
-file          what lives there                                                       MATH
+file          what lives there                                                       notes
 ============  =====================================================================  ===========
 ``grid.py``   Algorithm 6: :func:`grid_search`, the λ scale :func:`lambda_max`,      §8.2, §9
               :func:`lambda_grid`

@@ -63,7 +63,7 @@ def grid_search(train: Ratings, K, lam, solver: str = "als", cv=0.2, n_jobs: int
     K_values, lam_values = _check_grid(K, lam, train, fit_options.get("reg_mode", "mean"))
     check_search(K_values[0], lam_values[0], solver, seed, fit_options, n_jobs)
     folds = make_folds(train, cv, seed)
-    configs = [(k, l) for k in K_values for l in lam_values]
+    configs = [(k, lam_k) for k in K_values for lam_k in lam_values]
     rows = run_trials(configs, folds, solver, seed, fit_options, n_jobs, desc=f"grid {solver}", verbose=verbose)
     for t, row in enumerate(rows):
         row["trial"] = t // len(folds)
