@@ -4,9 +4,9 @@ the staging of tampered notebooks, and the sandbox itself.  tests/test_grading.p
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -248,4 +248,23 @@ def test_reference_blocked_names_the_exercise():
     assert "while hw2 is graded" in str(err) and "hw2.als_item_step" in str(err)
 
 
-_ = Path
+
+# ----------------------------------------------------------------------------------------------- every folder
+def test_every_student_folder_is_graded_or_reported_with_a_reason(tmp_path):
+    from course.autograde import find_submissions
+
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    sub = tmp_path / "grading" / "submitted"
+    (sub / "alice" / "hw1").mkdir(parents=True)
+    (sub / "bob").mkdir()
+    (sub / "carol").mkdir()
+    (sub / "carol" / "hw1.ipynb").write_text("{}")
+    (sub / ".dave" / "hw2").mkdir(parents=True)
+    (sub / "erin" / "homework1").mkdir(parents=True)
+    (sub / ".DS_Store").write_text("")
+    found, bad = find_submissions(tmp_path, None)
+    reasons = {student: reason for student, _, reason in bad}
+    assert found == {"hw1": ["alice"]}
+    assert set(reasons) == {"bob", "carol", ".dave", "erin"}, reasons
+    assert "no homework folder" in reasons["bob"] and "directly in" in reasons["carol"]
+    assert "starts with '.'" in reasons[".dave"] and "no homework is called 'homework1'" in reasons["erin"]
