@@ -108,10 +108,18 @@ def find_submissions(root: Path, homeworks: list[str] | None):
     for student_dir in sorted(sub.iterdir()):
         student = student_dir.name
         if not student_dir.is_dir():
-            bad.append((student, "", f"{layout.SUBMITTED}/{student} is a file, not a student's folder"))
+            if not student.startswith("."):                     # .DS_Store and the like are no submissions
+                bad.append((student, "", f"{layout.SUBMITTED}/{student} is a file, not a student's folder"))
             continue
-        for hw_dir in sorted(student_dir.iterdir()):
-            if homeworks is not None and hw_dir.name not in homeworks:
+        entries = sorted(student_dir.iterdir())
+        loose = [p.name for p in entries if p.is_file() and p.suffix == ".ipynb"]
+        if loose:
+            bad.append((student, "", f"{', '.join(loose)} lie directly in {layout.SUBMITTED}/{student}/: move each "
+                                     f"into its homework's folder ({layout.SUBMITTED}/{student}/<hw>/)"))
+        elif not any(p.is_dir() for p in entries):
+            bad.append((student, "", f"{layout.SUBMITTED}/{student}/ holds no homework folder"))
+        for hw_dir in entries:
+            if not hw_dir.is_dir() or homeworks is not None and hw_dir.name not in homeworks:
                 continue
             if hw_dir.name not in known:
                 bad.append((student, hw_dir.name, f"no homework is called {hw_dir.name!r} (homeworks: "

@@ -258,7 +258,8 @@ class IsolatedExecute(Execute):
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=max(0.05, deadline - time.monotonic())))
+                    left = max(0.05, deadline - time.monotonic())
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
                 except Empty:
                     continue
                 if msg["parent_header"].get("msg_id") == msg_id:

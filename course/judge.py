@@ -36,6 +36,7 @@ from mfcore.checks.client import read_frame
 
 MAX_REQUEST = 64 << 20         # bytes of one request
 MAX_REQUESTS = 20_000          # requests per notebook
+MAX_CONNECTIONS = 4            # connections served at once (each is a thread of the grading process)
 
 
 @dataclass
@@ -149,9 +150,18 @@ class Judge:
     def serve(self, path: str) -> None:
         """Answer requests on the Unix socket ``path`` in a background thread."""
         judge = self
+        slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self):
+                if not slots.acquire(blocking=False):         # a flood of connections gets nothing
+                    return
+                try:
+                    self._answer()
+                finally:
+                    slots.release()
+
+            def _answer(self):
                 self.request.settimeout(120)
                 try:
                     request = wire.loads(read_frame(self.request, MAX_REQUEST), max_bytes=MAX_REQUEST)

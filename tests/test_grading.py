@@ -76,7 +76,8 @@ def run_autograde(course: Path, *args: str) -> subprocess.CompletedProcess:
     env["PYTHONPATH"] = os.pathsep.join([str(course), *filter(None, [env.get("PYTHONPATH")])])
     env.setdefault("JUPYTER_CONFIG_DIR", str(course / ".jupyter-config"))
     Path(env["JUPYTER_CONFIG_DIR"]).mkdir(parents=True, exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "course.autograde", "--timeout", str(TIMEOUT), *args], cwd=course, env=env, capture_output=True, text=True, timeout=1800)
+    return subprocess.run([sys.executable, "-m", "course.autograde", "--timeout", str(TIMEOUT), *args],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
 
 
 def read_rows(course: Path) -> dict[tuple[str, str], dict]:

@@ -4,9 +4,9 @@ the staging of tampered notebooks, and the sandbox itself.  tests/test_grading.p
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -32,7 +32,8 @@ def test_wire_round_trips_every_type_the_checks_send():
              "data": data, "view": data.by_item, "rng": rng, "nested": [1, (2.0, None), {"x": float("inf")}],
              "table": pd.DataFrame({"K": [1, 2], "lam": [1e-3, 1e-2]}), "flag": True, "count": np.int64(3)}
     back = wire.loads(wire.dumps(value))
-    assert back["P"].tolist() == value["P"].tolist() and back["scalar"].shape == () and str(back["title"]) == "valid RMSE"
+    assert back["P"].tolist() == value["P"].tolist() and back["scalar"].shape == ()
+    assert str(back["title"]) == "valid RMSE"
     assert isinstance(back["data"], mfcore.Ratings) and np.array_equal(back["data"].ratings, data.ratings)
     assert back["data"].truth is not None and np.array_equal(back["data"].truth.P, data.truth.P)
     assert np.array_equal(back["view"].indptr, data.by_item.indptr)
@@ -248,4 +249,23 @@ def test_reference_blocked_names_the_exercise():
     assert "while hw2 is graded" in str(err) and "hw2.als_item_step" in str(err)
 
 
-_ = Path
+
+# ----------------------------------------------------------------------------------------------- every folder
+def test_every_student_folder_is_graded_or_reported_with_a_reason(tmp_path):
+    from course.autograde import find_submissions
+
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    sub = tmp_path / "grading" / "submitted"
+    (sub / "alice" / "hw1").mkdir(parents=True)
+    (sub / "bob").mkdir()
+    (sub / "carol").mkdir()
+    (sub / "carol" / "hw1.ipynb").write_text("{}")
+    (sub / ".dave" / "hw2").mkdir(parents=True)
+    (sub / "erin" / "homework1").mkdir(parents=True)
+    (sub / ".DS_Store").write_text("")
+    found, bad = find_submissions(tmp_path, None)
+    reasons = {student: reason for student, _, reason in bad}
+    assert found == {"hw1": ["alice"]}
+    assert set(reasons) == {"bob", "carol", ".dave", "erin"}, reasons
+    assert "no homework folder" in reasons["bob"] and "directly in" in reasons["carol"]
+    assert "starts with '.'" in reasons[".dave"] and "no homework is called 'homework1'" in reasons["erin"]

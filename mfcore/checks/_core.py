@@ -349,7 +349,7 @@ def call(func, what: str, *args, **kwargs):
         raise CheckFailure(f"{what}: expected a function, got {type(func).__name__} {_repr(func)[:80]}. "
                            "Pass the function itself, e.g. check(\"...\", my_function), without calling it.")
     err = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, _errstate(all="ignore"), \
+    with warnings.catch_warnings(record=True), _errstate(all="ignore"), \
             contextlib.redirect_stderr(err):
         warnings.simplefilter("always")
         try:

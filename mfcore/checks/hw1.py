@@ -205,7 +205,8 @@ def _verify_gradient_dense(case, obs):
         (lambda: loss * len(data) + 2 * lam * Theta, "divide MΘ by |Ω|."),
         (lambda: -loss + 2 * lam * Theta, "the sign of the −(2/|Ω|)MΘ term is flipped."),
         (lambda: loss, "the penalty term 2λΘ is missing."),
-        (lambda: 2 * loss + 2 * lam * Theta, "MΘ counted twice: build M with e_ui once at (u, n+i) and once at (n+i, u)."),
+        (lambda: 2 * loss + 2 * lam * Theta,
+         "MΘ counted twice: build M with e_ui once at (u, n+i) and once at (n+i, u)."),
     ])
 
 

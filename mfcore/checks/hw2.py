@@ -57,16 +57,15 @@ def _unseen_fixed(want, got, counts):
 
 
 def _ridge_hints(step, fixed, data, lam, got, counts, side):
-    who = "item i" if side == "item" else "user u"
     rows = "U_i" if side == "item" else "I_u"
     return [
         (lambda: quiet_reference(step, fixed, data, lam / len(data)),
-         f"the ridge is λ|Ω| (eq. 1 averages the loss over |Ω|), not λ: (Σ ... + λ|Ω| I)⁻¹."),
+         "the ridge is λ|Ω| (eq. 1 averages the loss over |Ω|), not λ: (Σ ... + λ|Ω| I)⁻¹."),
         (lambda: quiet_reference(step, fixed, data, lam, "weighted"),
          f"the ridge is λ|Ω|, not λ|{rows}| (that is ALS-WR, reg_mode='weighted')."),
         (lambda: quiet_reference(step, fixed, data, 0.0), "the ridge term λ|Ω| I is missing."),
         (lambda: _unseen_fixed(quiet_reference(step, fixed, data, lam), got, counts),
-         f"only rows without ratings differ: with no ratings the system is λ|Ω| I q = 0, so that row is exactly 0."),
+         "only rows without ratings differ: with no ratings the system is λ|Ω| I q = 0, so that row is exactly 0."),
     ]
 
 
@@ -170,11 +169,13 @@ def _verify_block(case, obs):
     expect_close(obs["G"], want, "G after the block GD sweep", case, 1e-10, hints=[
         (lambda: ref(step=alpha / 2), "the slides' step is q ← q − 2α(−(1/|Ω|) Σ p(r − pᵀq) + λq): "
                                       "the factor 2 is missing."),
-        (lambda: ref(step=2 * alpha), "the step is twice too long: q ← q − 2α(...) where (...) is already half the gradient."),
+        (lambda: ref(step=2 * alpha),
+         "the step is twice too long: q ← q − 2α(...) where (...) is already half the gradient."),
         (lambda: ref(G=np.zeros_like(G)), "start each row from its current value G[r] (warm start), not from 0."),
         (lambda: ref(w=np.ones_like(w)), "multiply λ by the row's penalty weight w[r]."),
         (lambda: ref(lam=lam * n), "the penalty term in the bracket is λ w_r q, not λ|Ω| q."),
-        (lambda: ref(inner_steps=1), f"you took one step; take L = {L} steps per row (recompute the residuals each time)."),
+        (lambda: ref(inner_steps=1),
+         f"you took one step; take L = {L} steps per row (recompute the residuals each time)."),
     ])
 
 

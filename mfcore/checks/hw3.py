@@ -85,13 +85,15 @@ def _verify_update(case, obs):
         raise CheckFailure(f"on {case.label}: the values are right but p_u and q_i were not changed: update them "
                            "in place (p_u[:] = ..., q_i += ...); the function returns nothing.")
     expect_close(obs["q"], q1, "q_i after the update (the item update comes first)", case, 1e-12, hints=[
-        (lambda: _ref_update(case, alpha=a["alpha"] / 2)[1], "the update is q_i + 2α(e p_u − λ_i q_i): the 2 is missing."),
+        (lambda: _ref_update(case, alpha=a["alpha"] / 2)[1],
+         "the update is q_i + 2α(e p_u − λ_i q_i): the 2 is missing."),
         (lambda: _ref_update(case, lam_u=a["lam_i"], lam_i=a["lam_u"])[1], "λ_u and λ_i are swapped."),
     ])
     expect_close(obs["p"], p1, "p_u after the update", case, 1e-12, hints=[
         (lambda: _ref_update(case, sequential=False)[0],
          "the user update must use the NEW q_i and a new residual e' = r_ui − p_uᵀq_i(new) (the slides' order)."),
-        (lambda: _ref_update(case, alpha=a["alpha"] / 2)[0], "the update is p_u + 2α(e' q_i − λ_u p_u): the 2 is missing."),
+        (lambda: _ref_update(case, alpha=a["alpha"] / 2)[0],
+         "the update is p_u + 2α(e' q_i − λ_u p_u): the 2 is missing."),
         (lambda: _ref_update(case, lam_u=a["lam_i"], lam_i=a["lam_u"])[0], "λ_u and λ_i are swapped."),
     ])
 
