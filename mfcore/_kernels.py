@@ -361,11 +361,13 @@ def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, step, B,
 
 
 # ------------------------------------------------------------------------------ warming the cache
-def compile_all() -> list[str]:
+def compile_all(skip_errors: bool = False) -> list[str]:
     """Compile (or load from numba's on-disk cache) every kernel for the dtypes mfcore uses; returns their names.
 
     Each kernel runs once on a tiny problem built like mfcore's own arrays (float64 factors and
     ratings, int64 indices, CSR views), so the signatures are exactly those of a real fit.
+    ``skip_errors=True`` goes on past a kernel that fails (the grader warms a copy of mfcore in which some
+    kernels are blocked) and returns only the names of those compiled.
     """
     K, n, m = 3, 4, 5
     rng = np.random.default_rng(0)
@@ -379,28 +381,44 @@ def compile_all() -> list[str]:
     np.cumsum(np.bincount(items, minlength=m), out=indptr[1:])
     index, values = users[order], ratings[order]
     coef_user, coef_item = np.full(n, 0.1), np.full(m, 0.1)
-
-    residuals_kernel(P, Q, users, items, ratings, np.empty(len(ratings)))
-    loss_gradient_kernel(P, Q, users, items, ratings, 1.0, np.zeros_like(P), np.zeros_like(Q))
     out = np.empty((m, K))
-    for ridge in (np.full(m, 0.1), np.zeros(m)):      # the Cholesky, dual and least-squares paths
-        ridge_solve_rows(P, indptr, index, values, ridge, out)
     XT, A, b = np.empty((K, 2)), np.empty((K, K)), np.empty(K)     # the helpers, as their own tests call them
-    gather_rows(P, index, 0, 2, XT)
-    gram(XT, 2, A)
-    rhs(XT, 2, values[:2], b)
-    dual_solve(XT, 2, values[:2], 0.1, A.copy(), b.copy(), np.empty(K))
-    cholesky_solve(A, 0.1, b)
-    lstsq_solve(XT.T.copy(), values[:2], 0.1)
-    for exact in (True, False):
-        block_curvature(P, indptr, index, exact, np.empty(m))
-    block_gd_rows(P, Q, indptr, index, values, np.full(m, 0.1), 6.0, np.full(m, 0.01), 1, -1.0, out)
-    sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1, True)
-    sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1)       # the slides' default order, as a lecture calls it
-    for sequential in (True, False):
-        sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, sequential)
-    bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, 2, np.zeros_like(P), np.zeros_like(Q))
-    return [k.__name__ for k in KERNELS]
+
+    def ridge_paths():
+        for ridge in (np.full(m, 0.1), np.zeros(m)):                   # the Cholesky, dual and least-squares paths
+            ridge_solve_rows(P, indptr, index, values, ridge, out)
+
+    calls = [
+        (residuals_kernel, lambda: residuals_kernel(P, Q, users, items, ratings, np.empty(len(ratings)))),
+        (loss_gradient_kernel,
+         lambda: loss_gradient_kernel(P, Q, users, items, ratings, 1.0, np.zeros_like(P), np.zeros_like(Q))),
+        (ridge_solve_rows, ridge_paths),
+        (gather_rows, lambda: gather_rows(P, index, 0, 2, XT)),
+        (gram, lambda: gram(XT, 2, A)),
+        (rhs, lambda: rhs(XT, 2, values[:2], b)),
+        (dual_solve, lambda: dual_solve(XT, 2, values[:2], 0.1, A.copy(), b.copy(), np.empty(K))),
+        (cholesky_solve, lambda: cholesky_solve(A, 0.1, b)),
+        (lstsq_solve, lambda: lstsq_solve(XT.T.copy(), values[:2], 0.1)),
+        (block_curvature, lambda: [block_curvature(P, indptr, index, exact, np.empty(m)) for exact in (True, False)]),
+        (block_gd_rows, lambda: block_gd_rows(P, Q, indptr, index, values, np.full(m, 0.1), 6.0, np.full(m, 0.01), 1,
+                                              -1.0, out)),
+        (sgd_update, lambda: (sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1, True),
+                              sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1))),   # the slides' default order too
+        (sgd_epoch_kernel, lambda: [sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, seq)
+                                    for seq in (True, False)]),
+        (bgd_epoch_kernel, lambda: bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, 2,
+                                                    np.zeros_like(P), np.zeros_like(Q))),
+    ]
+    done = []
+    for kernel, call in calls:
+        try:
+            call()
+        except Exception:
+            if not skip_errors:
+                raise
+            continue
+        done.append(kernel.__name__)
+    return done
 
 
 KERNELS = (residuals_kernel, loss_gradient_kernel, gather_rows, gram, rhs, cholesky_solve, dual_solve, lstsq_solve,
