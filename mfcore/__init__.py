@@ -1,8 +1,9 @@
 """mfcore: matrix factorization for explicit ratings, the reference library of the course.
 
 The model is r̂_ui = p_uᵀq_i, fitted by minimising the regularised mean squared
-error of the slides' eq. (1).  Every submodule is reachable under its own name; the
-functions the lectures and homework use are also here, flat (``mfcore.objective(...)``).
+error of the slides' eq. (1), or with biases μ + b_u + c_i + p_uᵀq_i (notes/derivations.md §11).
+Every submodule is reachable under its own name; the functions the lectures and homework use are
+also here, flat (``mfcore.objective(...)``).
 Where each idea lives (imports only run downward in this table):
 
 =========================  ==========================================================
@@ -22,7 +23,8 @@ Where each idea lives (imports only run downward in this table):
 ``sampling.py``            the shuffle and per-sample penalties shared by SGD and BGD (§6.3)
 ``sgd.py``                 Algorithm 5: :func:`sgd_update`, :func:`sgd_epoch`
 ``bgd.py``                 mini-batch GD: :func:`bgd_epoch`
-``estimator.py``           :class:`MF`, the estimator every solver runs through (§7)
+``ranking.py``             top-N lists and ranking metrics (precision@k, NDCG@k, ...; §11.5–11.6)
+``estimator.py``           :class:`MF`, the estimator every solver runs through (§7); biases (§11), recommend
 ``selection/``             Algorithm 6 and §10: grid, random and Bayesian search, :class:`SearchResult`
 ``cli.py``                 the ``mfcore`` command line
 =========================  ==========================================================
@@ -43,6 +45,8 @@ from .gradients import build_M, check_gradient, gradient, gradient_dense
 from .initialization import init_factors
 from .movielens import load_movielens
 from .objectives import mse, objective, penalty, penalty_weights, predict, residuals, rmse, stack, unstack
+from .ranking import (catalogue_coverage, evaluate_ranking, hit_at_k, ndcg_at_k, popularity_scores, precision_at_k,
+                      ranking_report, recall_at_k, top_n)
 from .selection import (SearchResult, bayes_search, compare_searches, grid_search, lambda_grid, lambda_max,
                         random_search)
 from .sgd import sgd_epoch, sgd_update
@@ -59,4 +63,6 @@ __all__ = [
     "MF", "als_item_step", "als_user_step", "als_iteration", "gd_step", "armijo_step", "lipschitz_bound",
     "block_gd_step", "als_gd_iteration", "sgd_update", "sgd_epoch", "bgd_epoch",
     "grid_search", "lambda_grid", "lambda_max", "SearchResult", "random_search", "bayes_search", "compare_searches",
+    "top_n", "precision_at_k", "recall_at_k", "ndcg_at_k", "hit_at_k", "catalogue_coverage", "popularity_scores",
+    "evaluate_ranking", "ranking_report",
 ]

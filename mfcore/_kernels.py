@@ -9,19 +9,19 @@ step that warms numba's cache.
 =========================  ======================================================  ==============
 kernel                     what it computes                                        slides / notes
 =========================  ======================================================  ==============
-``residuals_kernel``       e_ui = r_ui − p_uᵀq_i on Ω                              eq. 1, §1
-``loss_gradient_kernel``   the data part of ∇F (sparse form of eq. 2)              §2.2
+``residuals_kernel``       e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i on Ω            eq. 1, §1, §11
+``loss_gradient_kernel``   the data part of ∇F (sparse form of eq. 2)              §2.2, §11.2
 ``gather_rows``            F_Uᵀ: the fixed rows of one ALS block                   Alg. 1 l. 7
 ``gram``, ``rhs``          A = Σ f fᵀ,  b = Σ r f                                  Alg. 1 l. 7
 ``cholesky_solve``         (A + ρI)⁻¹ b by a hand-written Cholesky                 §4.7
 ``dual_solve``             the same solution from the cnt×cnt system (cnt < K)     §4.2
 ``lstsq_solve``            minimum-norm least squares (λ = 0, singular systems)    §4.4
-``ridge_solve_rows``       every row of one ALS half-step                          Alg. 1 l. 7/11
+``ridge_solve_rows``       every row of one ALS half-step (ridge ρ_r S)            Alg. 1 l. 7/11, §11.3
 ``block_curvature``        λ_max(Σ f fᵀ) or Σ‖f‖² per block                        §5.2
 ``block_gd_rows``          L GD steps per block of ALS+GD                          Alg. 3 l. 7/11
 ``sgd_update``             one SGD step, item then user                            Alg. 5 l. 8/10
-``sgd_epoch_kernel``       one sweep over shuffled samples                         Alg. 5 l. 6–11
-``bgd_epoch_kernel``       mini-batch GD over shuffled batches                     §6.5
+``sgd_epoch_kernel``       one sweep over shuffled samples                         Alg. 5 l. 6–11, §11.4
+``bgd_epoch_kernel``       mini-batch GD over shuffled batches                     §6.5, §11.4
 =========================  ======================================================  ==============
 """
 
@@ -38,8 +38,11 @@ EPS = np.finfo(np.float64).eps
 
 # ------------------------------------------------------------------------------ model and gradient
 @njit(cache=True, fastmath=FASTMATH)
-def residuals_kernel(P, Q, users, items, ratings, out):
-    """e_ui = r_ui − p_uᵀq_i for every observed (u, i), written into ``out``."""
+def residuals_kernel(P, Q, b, c, mu, users, items, ratings, out):
+    """e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i for every observed (u, i), written into ``out``.
+
+    The plain model is μ = 0 with b = c = 0 (the subtraction of an exact 0 changes no bit).
+    """
     K = P.shape[1]
     for k in range(ratings.shape[0]):
         u = users[k]
@@ -47,23 +50,28 @@ def residuals_kernel(P, Q, users, items, ratings, out):
         s = 0.0
         for f in range(K):
             s += P[u, f] * Q[i, f]
-        out[k] = ratings[k] - s
+        out[k] = (ratings[k] - (mu + b[u] + c[i])) - s
     return out
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def loss_gradient_kernel(P, Q, users, items, ratings, scale, dP, dQ):
-    """Add −scale·e_ui·q_i to dP[u] and −scale·e_ui·p_u to dQ[i] for every (u, i) ∈ Ω."""
+def loss_gradient_kernel(P, Q, b, c, mu, users, items, ratings, scale, dP, dQ, db, dc):
+    """Add −scale·e_ui·q_i to dP[u], −scale·e_ui·p_u to dQ[i], −scale·e_ui to db[u] and dc[i], (u, i) ∈ Ω.
+
+    e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i (notes/derivations.md §11.2; the plain model has μ = b = c = 0).
+    """
     K = P.shape[1]
     for k in range(ratings.shape[0]):
         u = users[k]
         i = items[k]
-        e = ratings[k]
+        e = ratings[k] - (mu + b[u] + c[i])
         for f in range(K):
             e -= P[u, f] * Q[i, f]
         for f in range(K):
             dP[u, f] -= scale * e * Q[i, f]
             dQ[i, f] -= scale * e * P[u, f]
+        db[u] -= scale * e
+        dc[i] -= scale * e
 
 
 # ------------------------------------------------------------------------------ ALS (Algorithm 1)
@@ -174,9 +182,9 @@ def dual_solve(XT, cnt, r_U, ridge, G, z, x):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lstsq_solve(F_U, y, ridge):
-    """Minimum-norm x of min ‖[F_U; √ridge·I] x − [y; 0]‖ (λ = 0, or a Cholesky that failed), notes/derivations.md
-    §4.4."""
+def lstsq_solve(F_U, y, ridge, scale):
+    """Minimum-norm x of min ‖[F_U; √(ridge·diag(scale))] x − [y; 0]‖ (λ = 0, or a Cholesky that failed),
+    notes/derivations.md §4.4."""
     cnt, K = F_U.shape
     extra = K if ridge > 0.0 else 0
     X = np.zeros((cnt + extra, K))
@@ -184,46 +192,52 @@ def lstsq_solve(F_U, y, ridge):
     X[:cnt] = F_U
     z[:cnt] = y
     for k in range(extra):
-        X[cnt + k, k] = np.sqrt(ridge)
+        X[cnt + k, k] = np.sqrt(ridge * scale[k])
     rcond = EPS * max(cnt + extra, K)           # numpy's default cut-off
     return np.linalg.lstsq(X, z, rcond)[0]
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def ridge_solve_rows(F, indptr, index, values, ridge, out):
-    """Row r of ``out`` ← (Σ_{u∈U_r} f_u f_uᵀ + ρ_r I)⁻¹ Σ_{u∈U_r} r_u f_u (Algorithm 1 lines 7/11,
-    notes/derivations.md §4.2).
+def ridge_solve_rows(F, indptr, index, values, ridge, scale, out):
+    """Row r of ``out`` ← (Σ_{u∈U_r} f_u f_uᵀ + ρ_r S)⁻¹ Σ_{u∈U_r} r_u f_u (Algorithm 1 lines 7/11,
+    notes/derivations.md §4.2; with biases §11.3).
 
-    ``F`` is the fixed factor (P for the item step, Q for the user step), (indptr, index, values)
-    the CSR view listing, per row, the rows U of F and the ratings r_U, ``ridge`` the ρ_r = λ|Ω|w_r.
-    Per row: gather → A = Σ f fᵀ + ρI → b = Σ r f → solve.  Empty rows get 0; rows with fewer
-    ratings than K take :func:`dual_solve`; rows with ρ = 0 or a singular A take :func:`lstsq_solve`.
+    ``F`` is the fixed factor (P for the item step, Q for the user step; with biases it carries a column of ones),
+    (indptr, index, values) the CSR view listing, per row, the rows U of F and the targets r_U, ``ridge`` the
+    ρ_r = λ|Ω|w_r and ``scale`` the diagonal of S (all ones, or (1, …, 1, λ_b/λ) for a bias coordinate).
+    Per row: gather → A = Σ f fᵀ + ρS → b = Σ r f → solve.  Empty rows get 0; rows with fewer ratings than K
+    take :func:`dual_solve` (when S = I); rows with ρ = 0 or a singular A take :func:`lstsq_solve`.
     Returns how many rows took the least-squares path.
     """
     K = F.shape[1]
+    uniform = True                             # S = I: the push-through identity applies as is
+    for a in range(K):
+        uniform = uniform and scale[a] == 1.0
     longest = 0
     for r in range(out.shape[0]):
         longest = max(longest, indptr[r + 1] - indptr[r])
     XT = np.empty((K, longest))                # F_Uᵀ: the gathered fixed rows, one latent coordinate per row
-    A = np.empty((K, K))                       # Σ f fᵀ (+ ρI inside the solve), then its Cholesky factor
+    A = np.empty((K, K))                       # Σ f fᵀ + ρS, then its Cholesky factor
     b = np.empty(K)                            # Σ r f, then the solution
     n_lstsq = 0
     for r in range(out.shape[0]):
         start, end = indptr[r], indptr[r + 1]
         cnt = end - start
-        if cnt == 0:                           # unseen row: A = ρI, b = 0, so the row is 0
+        if cnt == 0:                           # unseen row: A = ρS, b = 0, so the row is 0
             out[r, :] = 0.0
             continue
         r_U = values[start:end]
         gather_rows(F, index, start, end, XT)  # F_U, the fixed rows of U_r
-        if cnt < K and ridge[r] > 0.0 and dual_solve(XT, cnt, r_U, ridge[r], A, b, out[r]):
+        if cnt < K and uniform and ridge[r] > 0.0 and dual_solve(XT, cnt, r_U, ridge[r], A, b, out[r]):
             continue
-        gram(XT, cnt, A)                       # A = Σ_{u∈U_r} f_u f_uᵀ   (+ ρ_r I in the solve)
+        gram(XT, cnt, A)                       # A = Σ_{u∈U_r} f_u f_uᵀ
+        for a in range(K):                     #   + ρ_r S
+            A[a, a] += ridge[r] * scale[a]
         rhs(XT, cnt, r_U, b)                   # b = Σ_{u∈U_r} r_u f_u
-        if ridge[r] > 0.0 and cholesky_solve(A, ridge[r], b):
+        if ridge[r] > 0.0 and cholesky_solve(A, 0.0, b):
             out[r, :] = b
         else:
-            out[r, :] = lstsq_solve(XT[:, :cnt].T.copy(), r_U, ridge[r])
+            out[r, :] = lstsq_solve(XT[:, :cnt].T.copy(), r_U, ridge[r], scale)
             n_lstsq += 1
     return n_lstsq
 
@@ -258,8 +272,11 @@ def block_curvature(F, indptr, index, exact, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def block_gd_rows(F, G, indptr, index, values, lam_w, n_omega, alpha, n_steps, tol, out):
-    """Row r of ``out`` ← G[r] after GD steps q ← q − 2α_r(−(1/|Ω|)Σ f(r − fᵀq) + λw_r q) (Algorithm 3 line 7/11).
+def block_gd_rows(F, G, indptr, index, values, lam_w, scale, n_omega, alpha, n_steps, tol, out):
+    """Row r of ``out`` ← G[r] after GD steps q ← q − 2α_r(−(1/|Ω|)Σ f(r − fᵀq) + λw_r S q) (Algorithm 3 line 7/11).
+
+    ``scale`` is the diagonal of S: all ones, or (1, …, 1, λ_b/λ) when the last coordinate is a bias
+    (notes/derivations.md §11.3).
 
     Takes ``n_steps`` steps, or with ``tol >= 0`` stops early once ‖∇g_r‖ ≤ tol.
     Each step recomputes the residuals against the current q: O(|U_r| K).
@@ -274,7 +291,7 @@ def block_gd_rows(F, G, indptr, index, values, lam_w, n_omega, alpha, n_steps, t
         converged = tol < 0.0
         for _ in range(n_steps):
             for k in range(K):
-                half_grad[k] = lam_w[r] * q[k]
+                half_grad[k] = lam_w[r] * scale[k] * q[k]
             for j in range(indptr[r], indptr[r + 1]):
                 p = F[index[j]]
                 e = values[j]                  # e = r_ui − p_uᵀq, the residual at the current q
@@ -299,21 +316,36 @@ def block_gd_rows(F, G, indptr, index, values, lam_w, n_omega, alpha, n_steps, t
 
 # ------------------------------------------------------------------------------ SGD and mini-batch GD
 @njit(cache=True, fastmath=FASTMATH, inline="always")      # inlined into the sweep: 25-30% faster
-def sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, sequential=True):
+def sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, sequential, b, c, u, i, lamb_u, lamb_i, biased):
     """One SGD step on sample (u, i), in place: item then user update (Algorithm 5 lines 8, 10; notes/derivations.md
-    §6.2)."""
+    §6.2), with the biases b[u], c[i] when ``biased`` (§11.4).
+
+    ``r_ui`` is the rating minus μ.  The plain model passes ``biased=False``: b and c are then neither read nor
+    changed, and the step is exactly the slides' (with biases, each bias moves with its own row, c_i with q_i
+    and b_u with p_u, and the user's residual e' sees the new c_i).
+    """
     K = p_u.shape[0]
     e = r_ui
+    if biased:
+        e -= b[u] + c[i]
     for f in range(K):
         e -= p_u[f] * q_i[f]
     if sequential:
         e_new = r_ui                                   # e' = r_ui − p_uᵀq_i(new), built while q_i changes
+        if biased:
+            c[i] += 2.0 * step * (e - lamb_i * c[i])
+            e_new -= b[u] + c[i]
         for f in range(K):
             q_i[f] += 2.0 * step * (e * p_u[f] - lam_i * q_i[f])
             e_new -= p_u[f] * q_i[f]
+        if biased:
+            b[u] += 2.0 * step * (e_new - lamb_u * b[u])
         for f in range(K):
             p_u[f] += 2.0 * step * (e_new * q_i[f] - lam_u * p_u[f])
     else:
+        if biased:                                     # both biases from the same residual e
+            c[i] += 2.0 * step * (e - lamb_i * c[i])
+            b[u] += 2.0 * step * (e - lamb_u * b[u])
         for f in range(K):                             # scalars keep the old q_if: no copy of q_i
             p_f = p_u[f]
             q_f = q_i[f]
@@ -322,33 +354,41 @@ def sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, sequential=True):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, step, sequential):
-    """Sweep the (already shuffled) samples in order, one SGD step each (Algorithm 5 lines 6–11)."""
+def sgd_epoch_kernel(P, Q, b, c, mu, users, items, ratings, coef_user, coef_item, coefb_user, coefb_item, step,
+                     sequential, biased):
+    """Sweep the (already shuffled) samples in order, one SGD step each (Algorithm 5 lines 6–11; biases §11.4)."""
     for k in range(ratings.shape[0]):
         u = users[k]
         i = items[k]
-        sgd_update(P[u], Q[i], ratings[k], step, coef_user[u], coef_item[i], sequential)
+        sgd_update(P[u], Q[i], ratings[k] - mu, step, coef_user[u], coef_item[i], sequential, b, c, u, i,
+                   coefb_user[u], coefb_item[i], biased)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, step, B, dP, dQ):
-    """Batches of B shuffled samples: ĝ from the values before the batch, then Θ ← Θ − αĝ (slides' BGD, §6.5).
+def bgd_epoch_kernel(P, Q, b, c, mu, users, items, ratings, coef_user, coef_item, coefb_user, coefb_item, step, B,
+                     dP, dQ, db, dc, biased):
+    """Batches of B shuffled samples: ĝ from the values before the batch, then Θ ← Θ − αĝ (slides' BGD, §6.5;
+    biases §11.4, only when ``biased``).
 
-    ``dP``, ``dQ`` must be zero on entry; only the rows a batch touches are
+    ``dP``, ``dQ``, ``db``, ``dc`` must be zero on entry; only the rows a batch touches are
     accumulated and reset, so a batch costs O(B·K).
     """
     K = P.shape[1]
     N = ratings.shape[0]
     for start in range(0, N, B):
         stop = min(start + B, N)
-        # Σ ∇ℓ_ui over the batch, Θ frozen: the loss part −2e·q_i, −2e·p_u (the sparse-gradient kernel) ...
-        loss_gradient_kernel(P, Q, users[start:stop], items[start:stop], ratings[start:stop], 2.0, dP, dQ)
+        # Σ ∇ℓ_ui over the batch, Θ frozen: the loss part −2e·q_i, −2e·p_u, −2e (the sparse-gradient kernel) ...
+        loss_gradient_kernel(P, Q, b, c, mu, users[start:stop], items[start:stop], ratings[start:stop], 2.0,
+                             dP, dQ, db, dc)
         for k in range(start, stop):                   # ... plus each sample's penalty 2λ_u p_u, 2λ_i q_i
             u = users[k]
             i = items[k]
             for f in range(K):
                 dP[u, f] += 2.0 * coef_user[u] * P[u, f]
                 dQ[i, f] += 2.0 * coef_item[i] * Q[i, f]
+            if biased:
+                db[u] += 2.0 * coefb_user[u] * b[u]
+                dc[i] += 2.0 * coefb_item[i] * c[i]
         scale = step / (stop - start)                  # α/|b|
         for k in range(start, stop):                   # apply once per touched row, then reset it;
             u = users[k]                               # a repeated row then subtracts 0 (no change)
@@ -358,6 +398,11 @@ def bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, step, B,
                 dP[u, f] = 0.0
                 Q[i, f] -= scale * dQ[i, f]
                 dQ[i, f] = 0.0
+            if biased:
+                b[u] -= scale * db[u]
+                c[i] -= scale * dc[i]
+            db[u] = 0.0
+            dc[i] = 0.0
 
 
 # ------------------------------------------------------------------------------ warming the cache
@@ -381,33 +426,45 @@ def compile_all(skip_errors: bool = False) -> list[str]:
     np.cumsum(np.bincount(items, minlength=m), out=indptr[1:])
     index, values = users[order], ratings[order]
     coef_user, coef_item = np.full(n, 0.1), np.full(m, 0.1)
+    b0, c0 = np.zeros(n), np.zeros(m)                                 # the plain model's biases ...
+    b1, c1 = rng.standard_normal(n), rng.standard_normal(m)           # ... and fitted ones
     out = np.empty((m, K))
+    ones, bias_scale = np.ones(K), np.array([1.0] * (K - 1) + [0.5])   # S = I, and S for a bias coordinate
     XT, A, b = np.empty((K, 2)), np.empty((K, K)), np.empty(K)     # the helpers, as their own tests call them
 
     def ridge_paths():
         for ridge in (np.full(m, 0.1), np.zeros(m)):                   # the Cholesky, dual and least-squares paths
-            ridge_solve_rows(P, indptr, index, values, ridge, out)
+            for scale in (ones, bias_scale):
+                ridge_solve_rows(P, indptr, index, values, ridge, scale, out)
+
+    def sgd_updates():
+        for biased in (False, True):
+            for seq in (True, False):
+                sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1, seq, b1, c1, 0, 0, 0.1, 0.1, biased)
 
     calls = [
-        (residuals_kernel, lambda: residuals_kernel(P, Q, users, items, ratings, np.empty(len(ratings)))),
+        (residuals_kernel, lambda: residuals_kernel(P, Q, b0, c0, 0.0, users, items, ratings, np.empty(len(ratings)))),
         (loss_gradient_kernel,
-         lambda: loss_gradient_kernel(P, Q, users, items, ratings, 1.0, np.zeros_like(P), np.zeros_like(Q))),
+         lambda: loss_gradient_kernel(P, Q, b1, c1, 3.0, users, items, ratings, 1.0, np.zeros_like(P),
+                                      np.zeros_like(Q), np.zeros(n), np.zeros(m))),
         (ridge_solve_rows, ridge_paths),
         (gather_rows, lambda: gather_rows(P, index, 0, 2, XT)),
         (gram, lambda: gram(XT, 2, A)),
         (rhs, lambda: rhs(XT, 2, values[:2], b)),
         (dual_solve, lambda: dual_solve(XT, 2, values[:2], 0.1, A.copy(), b.copy(), np.empty(K))),
         (cholesky_solve, lambda: cholesky_solve(A, 0.1, b)),
-        (lstsq_solve, lambda: lstsq_solve(XT.T.copy(), values[:2], 0.1)),
+        (lstsq_solve, lambda: lstsq_solve(XT.T.copy(), values[:2], 0.1, ones)),
         (block_curvature, lambda: [block_curvature(P, indptr, index, exact, np.empty(m)) for exact in (True, False)]),
-        (block_gd_rows, lambda: block_gd_rows(P, Q, indptr, index, values, np.full(m, 0.1), 6.0, np.full(m, 0.01), 1,
-                                              -1.0, out)),
-        (sgd_update, lambda: (sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1, True),
-                              sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1))),   # the slides' default order too
-        (sgd_epoch_kernel, lambda: [sgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, seq)
-                                    for seq in (True, False)]),
-        (bgd_epoch_kernel, lambda: bgd_epoch_kernel(P, Q, users, items, ratings, coef_user, coef_item, 0.01, 2,
-                                                    np.zeros_like(P), np.zeros_like(Q))),
+        (block_gd_rows, lambda: block_gd_rows(P, Q, indptr, index, values, np.full(m, 0.1), ones, 6.0,
+                                              np.full(m, 0.01), 1, -1.0, out)),
+        (sgd_update, sgd_updates),
+        (sgd_epoch_kernel, lambda: [sgd_epoch_kernel(P, Q, b1, c1, 3.0, users, items, ratings, coef_user, coef_item,
+                                                     coef_user, coef_item, 0.01, seq, biased)
+                                    for seq in (True, False) for biased in (False, True)]),
+        (bgd_epoch_kernel, lambda: [bgd_epoch_kernel(P, Q, b1, c1, 3.0, users, items, ratings, coef_user, coef_item,
+                                                     coef_user, coef_item, 0.01, 2, np.zeros_like(P),
+                                                     np.zeros_like(Q), np.zeros(n), np.zeros(m), biased)
+                                    for biased in (False, True)]),
     ]
     done = []
     for kernel, call in calls:

@@ -32,8 +32,8 @@ def check_scalar(x, name: str, *, integer: bool = False, low: float | None = Non
     return int(x) if integer else float(x)
 
 
-def check_lam(lam) -> float:
-    return check_scalar(lam, "lam (λ)", low=0)
+def check_lam(lam, name: str = "lam (λ)") -> float:
+    return check_scalar(lam, name, low=0)
 
 
 def check_K(K) -> int:
@@ -103,6 +103,18 @@ def check_factors(P, Q, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"P and Q must share the latent dimension K, got P with K={P.shape[1]} "
                          f"and Q with K={Q.shape[1]}.")
     return P, Q
+
+
+def check_biases(b, c, data: Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """The user biases b (n_users,) and item biases c (n_items,), C-contiguous float64; a missing one is zeros."""
+    out = []
+    for name, v, n, size in (("b (the user biases)", b, data.n_users, "n_users"),
+                             ("c (the item biases)", c, data.n_items, "n_items")):
+        v = np.zeros(n) if v is None else np.ascontiguousarray(v, dtype=np.float64)
+        if v.shape != (n,):
+            raise ValueError(f"{name} must be a 1-D array of shape ({size},) = ({n},), got shape {v.shape}.")
+        out.append(v)
+    return out[0], out[1]
 
 
 def check_finite(**factors) -> None:

@@ -14,6 +14,9 @@ numba kernel, ``_kernels.block_gd_rows``, runs both sweeps with the roles swappe
 Step sizes (notes/derivations.md §5.2): ``"block"`` α_i = 1/L_i, ``"block_trace"`` α_i = 1/L̄_i
 (the default: cheap and never increases F), ``"global"`` one α = 1/max_i L̄_i,
 or a float (the slides' fixed α, which may diverge).
+
+With biases (notes/derivations.md §11.3) each block is (q_i, c_i) with the fixed rows augmented to (p_u, 1)
+and the targets r_ui − μ − b_u, exactly as in ALS; the penalty of the bias coordinate is λ_b w_i.
 """
 
 from __future__ import annotations
@@ -102,14 +105,17 @@ def _step_sizes(F, view, lam_w, n_omega, step):
     return alpha
 
 
-def _sweep(F, G, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner):
+def _sweep(F, G, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner, scale=None, targets=None):
+    """G after the GD steps of every block; ``scale`` S of the penalty λw_r S (default I), ``targets`` the r_U
+    (default the ratings)."""
     lam_w = lam * w
-    alpha = _step_sizes(F, view, lam_w, n_omega, step)
+    scale = np.ones(G.shape[1]) if scale is None else scale
+    alpha = _step_sizes(F, view, lam_w * scale.max(), n_omega, step)
     exact = inner_steps == "exact"
     out = np.empty_like(G)
-    stuck = block_gd_rows(F, G, view.indptr, view.index, view.values, lam_w, float(n_omega), alpha,
-                          max_inner if exact else inner_steps, tol_inner if exact else -1.0, out)
-    if isinstance(step, str) and step != "global":
+    stuck = block_gd_rows(F, G, view.indptr, view.index, view.values if targets is None else targets, lam_w, scale,
+                          float(n_omega), alpha, max_inner if exact else inner_steps, tol_inner if exact else -1.0, out)
+    if isinstance(step, str) and step != "global" and (scale == 1.0).all():
         # An unseen row has g_i(q) = λw_i‖q‖², H = 2λw_i I, so α_i = 1/(2λw_i) lands on 0 in one step
         # (notes/derivations.md §5.2); write that 0 exactly rather than a rounding residue.
         out[(view.counts == 0) & (lam_w > 0)] = 0.0
@@ -118,6 +124,17 @@ def _sweep(F, G, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner)
                       f"‖∇g_i‖ <= tol_inner={tol_inner:g} within max_inner={max_inner} steps; raise max_inner, "
                       "loosen tol_inner, or use step='block' (α_i = 1/L_i).", UserWarning, stacklevel=3)
     return out
+
+
+def _biased_sweep(F, G, g, fixed_bias, view, lam, n_omega, w, inner_steps, step, scale, mu, tol_inner=1e-10,
+                  max_inner=10_000):
+    """(G, g) after the GD steps of every augmented block (q_i, c_i) with the fixed rows (p_u, 1) and the targets
+    r − μ − b_u (notes/derivations.md §11.3)."""
+    F1 = np.hstack([F, np.ones((F.shape[0], 1))])
+    G1 = np.hstack([G, g[:, None]])
+    out = _sweep(F1, G1, view, lam, n_omega, w, inner_steps, step, tol_inner, max_inner, scale,
+                 view.values - (mu + fixed_bias[view.index]))
+    return np.ascontiguousarray(out[:, :-1]), np.ascontiguousarray(out[:, -1])
 
 
 def block_gd_step(F, G, view: Compressed, lam: float, n_omega: int, w, inner_steps=1, step="block_trace",
@@ -165,6 +182,14 @@ def _iteration(P, Q, data, lam, weights, inner_steps, step, tol_inner=1e-10, max
     return P_new, Q_new
 
 
+def _biased_iteration(P, Q, b, c, data, lam, weights, inner_steps, step, scale, mu):
+    """The biased Algorithm 3: sweep (Q, c) with (P, b) fixed, then (P, b) with the new (Q, c) fixed (§11.3)."""
+    w_user, w_item = weights
+    Q, c = _biased_sweep(P, Q, c, b, data.by_item, lam, len(data), w_item, inner_steps, step, scale, mu)
+    P, b = _biased_sweep(Q, P, b, c, data.by_user, lam, len(data), w_user, inner_steps, step, scale, mu)
+    return P, Q, b, c
+
+
 class ALSGD:
     """ALS+GD inside :class:`mfcore.MF`: L = ``inner_steps`` GD steps per block, step rule of notes/derivations.md
     §5.2."""
@@ -183,11 +208,21 @@ class ALSGD:
     def check_options(inner_steps=1, **_):
         check_inner_steps(inner_steps)
 
-    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng=None, inner_steps=1, **_):
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng=None, inner_steps=1, biased=False,
+                 lam_b=0.0, mu=0.0, K=1, **_):
         self.data, self.lam, self.step, self.L = data, lam, step, inner_steps
         self.weights = penalty_weights(data, reg_mode)
+        self.biased, self.mu = biased, mu
+        if biased:                                 # the penalty λ w_r S of the augmented rows, as in ALS (§11.3)
+            self.lam, self.scale = (lam, np.array([1.0] * K + [lam_b / lam])) if lam > 0 else \
+                (lam_b, np.array([0.0] * K + [1.0]))
 
-    def iterate(self, P, Q, it, F_prev):
-        """One ALS+GD iteration (Algorithm 3); α is reported for a fixed step, NaN for per-row rules."""
-        P, Q = _iteration(P, Q, self.data, self.lam, self.weights, self.L, self.step)
-        return P, Q, (np.nan if isinstance(self.step, str) else float(self.step))
+    def iterate(self, P, Q, b, c, it, F_prev):
+        """One ALS+GD iteration (Algorithm 3; §11.3 with biases); α is reported for a fixed step, NaN for per-row
+        rules."""
+        alpha = np.nan if isinstance(self.step, str) else float(self.step)
+        if not self.biased:
+            P, Q = _iteration(P, Q, self.data, self.lam, self.weights, self.L, self.step)
+            return P, Q, b, c, alpha
+        return (*_biased_iteration(P, Q, b, c, self.data, self.lam, self.weights, self.L, self.step, self.scale,
+                                   self.mu), alpha)

@@ -12,6 +12,7 @@ with the per-sample gradients of notes/derivations.md §6.1 (coefficients λ_u, 
 A row met several times in a batch gets the sum of its contributions; rows not
 in the batch do not change.  B = |Ω| is one full GD step on F ("mean") or G
 ("weighted"); B = 1 is Algorithm 5 with ``order="simultaneous"``.
+With biases (notes/derivations.md §11.4) the batch gradient has the bias parts −2e_ui + 2λ_b b_u too.
 The loop is the kernel ``_kernels.bgd_epoch_kernel``.
 """
 
@@ -24,7 +25,7 @@ from ._validate import (check_data, check_factors, check_in_place, check_lam, ch
                         check_scalar, check_step, renamed_step)
 from .data import Ratings
 from .objectives import residuals
-from .sampling import sample_penalty_coefficients, shuffled
+from .sampling import biases_in_place, sample_penalty_coefficients, shuffled
 
 __all__ = ["bgd_epoch", "per_sample_gradients"]
 
@@ -35,11 +36,13 @@ def check_batch_size(batch_size, n_omega: int | None = None) -> int:
 
 
 def bgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, batch_size: int | None = None,
-              reg_mode: str = "mean", rng=None, *, alpha=None) -> None:
+              reg_mode: str = "mean", rng=None, *, alpha=None, b=None, c=None, mu: float | None = None,
+              lam_b: float | None = None) -> None:
     """One BGD epoch in place: Θ ← Θ − (α/|b|) Σ_b ∇ℓ_ui per batch of a fresh permutation (slides' BGD,
     notes/derivations.md §6.5).
 
     ``rng`` is a ``numpy.random.Generator``, the same one every epoch (``None``: ``default_rng(0)``).
+    With the biases ``b``, ``c`` (updated in place too) it is the biased BGD of §11.4.
     """
     step = renamed_step(step, "bgd_epoch", alpha=alpha)
     data = check_data(data)
@@ -49,9 +52,11 @@ def bgd_epoch(P, Q, data: Ratings, lam: float, step: float | None = None, batch_
     B = check_batch_size(batch_size, len(data))
     reg_mode = check_reg_mode(reg_mode)
     rng = check_rng(rng)
+    b, c, mu, lam_b, biased = biases_in_place(b, c, data, mu, lam, lam_b)
     coef_user, coef_item = sample_penalty_coefficients(data, lam, reg_mode)
-    bgd_epoch_kernel(P, Q, *shuffled(data, rng), coef_user, coef_item, step, min(B, len(data)),
-                     np.zeros_like(P), np.zeros_like(Q))
+    coefb_user, coefb_item = sample_penalty_coefficients(data, lam_b, reg_mode)
+    bgd_epoch_kernel(P, Q, b, c, mu, *shuffled(data, rng), coef_user, coef_item, coefb_user, coefb_item, step,
+                     min(B, len(data)), np.zeros_like(P), np.zeros_like(Q), np.zeros_like(b), np.zeros_like(c), biased)
 
 
 def per_sample_gradients(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
@@ -93,14 +98,18 @@ class BGD:
     def check_options(batch_size=256, **_):
         check_batch_size(batch_size)
 
-    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng, batch_size=256, **_):
+    def __init__(self, data: Ratings, lam: float, reg_mode: str, step, rng, batch_size=256, biased=False, lam_b=0.0,
+                 mu=0.0, **_):
         self.data, self.rng, self.B = data, rng, min(int(batch_size), len(data))
+        self.biased, self.mu = biased, mu
         self.schedule = step if callable(step) else (lambda epoch, a=float(step): a)
         self.coef_user, self.coef_item = sample_penalty_coefficients(data, lam, reg_mode)
+        self.coefb_user, self.coefb_item = sample_penalty_coefficients(data, lam_b, reg_mode)
 
-    def iterate(self, P, Q, it, F_prev):
-        """One shuffled mini-batch epoch in place; returns (P, Q, α)."""
+    def iterate(self, P, Q, b, c, it, F_prev):
+        """One shuffled mini-batch epoch in place (biases §11.4); returns (P, Q, b, c, α)."""
         alpha = float(self.schedule(it - 1))
-        bgd_epoch_kernel(P, Q, *shuffled(self.data, self.rng), self.coef_user, self.coef_item, alpha, self.B,
-                         np.zeros_like(P), np.zeros_like(Q))
-        return P, Q, alpha
+        bgd_epoch_kernel(P, Q, b, c, self.mu, *shuffled(self.data, self.rng), self.coef_user, self.coef_item,
+                         self.coefb_user, self.coefb_item, alpha, self.B, np.zeros_like(P), np.zeros_like(Q),
+                         np.zeros_like(b), np.zeros_like(c), self.biased)
+        return P, Q, b, c, alpha

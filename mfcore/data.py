@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import RatingsError, describe_rows
 
-__all__ = ["Ratings", "Compressed", "Truth"]
+__all__ = ["Ratings", "Compressed", "Truth", "lookup", "align"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,19 @@ class Ratings:
         return cls(users, items, df[rating].to_numpy(dtype=float),
                    len(user_ids), len(item_ids), user_ids=user_ids, item_ids=item_ids)
 
+    def with_ids(self, user_ids, item_ids) -> "Ratings":
+        """The same ratings indexed by a larger set of raw ids (each of this set's ids must be among them).
+
+        Users and items that are only in the new ids get rows without ratings (unseen), so two rating sets
+        with different ids can share one index space (:func:`align`).
+        """
+        users = lookup(user_ids, self.user_ids)[self.users]
+        items = lookup(item_ids, self.item_ids)[self.items]
+        for name, idx, ids in (("user", users, self.user_ids), ("item", items, self.item_ids)):
+            if (idx < 0).any():
+                raise RatingsError(f"{name} id {ids[np.flatnonzero(idx < 0)[0]]!r} is not among the new {name}_ids.")
+        return Ratings(users, items, self.ratings, len(user_ids), len(item_ids), user_ids, item_ids, self.truth)
+
     def subset(self, rows) -> "Ratings":
         """The ratings at positions ``rows``, keeping n, m, the raw ids and the truth."""
         rows = np.asarray(rows)
@@ -221,6 +234,38 @@ class Ratings:
         R = np.full((self.n_users, self.n_items), fill, dtype=float)
         R[self.users, self.items] = self.ratings
         return R
+
+
+def lookup(ids, raw) -> np.ndarray:
+    """Indices of the raw ids ``raw`` among ``ids`` (e.g. a Ratings' user_ids), −1 for an id not there."""
+    raw = np.asarray(raw)
+    if raw.ndim == 0:
+        raw = raw[None]
+    index = pd.Index(ids)
+    if not index.is_unique:
+        raise ValueError("the raw ids are not unique: each index must have its own raw id.")
+    try:
+        return index.get_indexer(raw).astype(np.int64)
+    except TypeError:                          # ids of a type that cannot be compared with these: none match
+        return np.full(raw.shape, -1, dtype=np.int64)
+
+
+def align(*sets: "Ratings") -> list["Ratings"]:
+    """The rating sets re-indexed over the union of their raw ids (sorted), so that they share n, m and indices.
+
+    E.g. a training file and a separate test file: a test user absent from training becomes an unseen row of the
+    training set (cold start, notes/derivations.md §9.7).
+    """
+    user_ids = _union([s.user_ids for s in sets])
+    item_ids = _union([s.item_ids for s in sets])
+    return [s.with_ids(user_ids, item_ids) for s in sets]
+
+
+def _union(arrays) -> np.ndarray:
+    try:
+        return np.unique(np.concatenate(arrays))
+    except TypeError:                          # ids of mixed types (numbers and text): compare them as text
+        return np.unique(np.concatenate([np.asarray(a).astype(str) for a in arrays]))
 
 
 def _compress(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int) -> Compressed:

@@ -10,6 +10,9 @@ Dense form (notes/derivations.md §2.1, slides' eq. 2)::
 
     ∂F/∂Θ = −(2/|Ω|) M(Ω, r, Θ) Θ + 2λΘ,   M = [[0, E], [Eᵀ, 0]]
 
+With biases (notes/derivations.md §11.2) the residuals include μ + b_u + c_i and the biases get
+∂F/∂b_u = −(2/|Ω|) Σ_{i∈I_u} e_ui + 2λ_b b_u (items alike).
+
 (The module is ``gradients``, plural, so that ``mfcore.gradient`` stays the function.)
 """
 
@@ -20,7 +23,7 @@ import numpy as np
 from ._kernels import loss_gradient_kernel
 from ._validate import check_data, check_factors, check_lam
 from .data import Ratings
-from .objectives import objective, penalty_weights, residuals, stack, unstack
+from .objectives import _offsets, objective, penalty_weights, residuals, stack
 
 __all__ = ["gradient", "build_M", "gradient_dense", "check_gradient"]
 
@@ -28,23 +31,38 @@ __all__ = ["gradient", "build_M", "gradient_dense", "check_gradient"]
 DENSE_MAX_ROWS = 5000
 
 
-def gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+def gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", b=None, c=None, mu: float | None = None,
+             lam_b: float | None = None) -> tuple[np.ndarray, ...]:
     """(∇_P F, ∇_Q F) in O(|Ω|K) time and O((n+m)K) extra memory (notes/derivations.md §2.2, sparse form of eq. 2).
 
     With ``reg_mode="weighted"`` the penalty part is 2λ(|I_u|/|Ω|)p_u and 2λ(|U_i|/|Ω|)q_i (∇G_λ).
+    With biases ``b``, ``c`` (μ = ``mu``, default the mean rating of ``data``; λ_b = ``lam_b``, default λ) it
+    returns (∇_P F, ∇_Q F, ∇_b F, ∇_c F) of the biased objective (notes/derivations.md §11.2).
     """
     data = check_data(data)
     lam = check_lam(lam)
     P, Q = check_factors(P, Q, data)
-    return _gradient(P, Q, data, lam, *penalty_weights(data, reg_mode))
+    weights = penalty_weights(data, reg_mode)
+    if b is None and c is None:
+        return _gradient(P, Q, data, lam, *weights)
+    b, c, mu = _offsets(data, b, c, mu, default_mu=True)
+    lam_b = lam if lam_b is None else check_lam(lam_b, "lam_b (λ_b)")
+    return _gradient(P, Q, data, lam, *weights, b=b, c=c, mu=mu, lam_b=lam_b)
 
 
-def _gradient(P, Q, data: Ratings, lam: float, w_user, w_item) -> tuple[np.ndarray, np.ndarray]:
-    """(∇_P F, ∇_Q F) on checked arrays, given the penalty weights: 2λw·Θ plus the loss kernel."""
+def _gradient(P, Q, data: Ratings, lam: float, w_user, w_item, b=None, c=None, mu: float = 0.0,
+              lam_b: float = 0.0) -> tuple[np.ndarray, ...]:
+    """(∇_P F, ∇_Q F) on checked arrays, given the penalty weights: 2λw·Θ plus the loss kernel; with biases
+    ``b``, ``c`` also (∇_b F, ∇_c F) (notes/derivations.md §11.2)."""
+    plain = b is None
     dP = (2.0 * lam) * w_user[:, None] * P
     dQ = (2.0 * lam) * w_item[:, None] * Q
-    loss_gradient_kernel(P, Q, data.users, data.items, data.ratings, 2.0 / len(data), dP, dQ)
-    return dP, dQ
+    if plain:
+        b, c, db, dc = np.zeros(data.n_users), np.zeros(data.n_items), np.zeros(data.n_users), np.zeros(data.n_items)
+    else:
+        db, dc = (2.0 * lam_b) * w_user * b, (2.0 * lam_b) * w_item * c
+    loss_gradient_kernel(P, Q, b, c, mu, data.users, data.items, data.ratings, 2.0 / len(data), dP, dQ, db, dc)
+    return (dP, dQ) if plain else (dP, dQ, db, dc)
 
 
 def build_M(P, Q, data: Ratings, max_rows: int = DENSE_MAX_ROWS) -> np.ndarray:
@@ -81,7 +99,8 @@ def gradient_dense(P, Q, data: Ratings, lam: float, reg_mode: str = "mean",
 
 
 def check_gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", grad=None,
-                   h: float | None = None, n_directions: int | None = None, seed: int = 0) -> float:
+                   h: float | None = None, n_directions: int | None = None, seed: int = 0, b=None, c=None,
+                   mu: float | None = None, lam_b: float | None = None) -> float:
     """Relative error between ``grad`` (default :func:`gradient`) and central differences of F (notes/derivations.md
     §2.4).
 
@@ -94,32 +113,49 @@ def check_gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", grad
     large problem F sums many terms, its rounding error grows, and a longer step keeps it small
     next to the difference (F is a quartic, so the O(h²) truncation error stays tiny).
 
-    ``grad(P, Q, data, lam, reg_mode)`` must return (dP, dQ).
+    ``grad(P, Q, data, lam, reg_mode)`` must return (dP, dQ).  With biases ``b``, ``c`` (and ``mu``, ``lam_b``)
+    the biased objective of §11.1 is checked: ``grad(P, Q, data, lam, reg_mode, b=b, c=c, mu=mu, lam_b=lam_b)``
+    must return (dP, dQ, db, dc), and the parameters are Θ followed by b and c.
     """
     data = check_data(data)
     P, Q = check_factors(P, Q, data)
     grad = gradient if grad is None else grad
-    n = data.n_users
-    dP, dQ = grad(P, Q, data, lam, reg_mode)
-    g = stack(dP, dQ)
-    Theta = stack(P, Q)
-    if g.shape != Theta.shape:
-        raise ValueError(f"the gradient has shape {g.shape} after stacking [dP; dQ], expected {Theta.shape}.")
+    biased = b is not None or c is not None
+    extra = {}
+    if biased:
+        b, c, mu = _offsets(data, b, c, mu, default_mu=True)
+        extra = {"b": b, "c": c, "mu": mu, "lam_b": lam if lam_b is None else lam_b}
+    n, m, K = data.n_users, data.n_items, P.shape[1]
+    shapes = [(n, K), (m, K)] + ([(n,), (m,)] if biased else [])
+    parts = grad(P, Q, data, lam, reg_mode, **extra)
+    if len(parts) != len(shapes):
+        raise ValueError(f"grad returned {len(parts)} arrays, expected {len(shapes)}: "
+                         + ("(dP, dQ, db, dc) for the biased objective." if biased else "(dP, dQ)."))
+    for part, shape in zip(parts, shapes):
+        if np.shape(part) != shape:
+            raise ValueError(f"the gradient has a part of shape {np.shape(part)}, expected {shape} "
+                             "(the shapes of P, Q" + (", b, c)." if biased else ")."))
+    g = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in parts])
+    theta = np.concatenate([P.ravel(), Q.ravel()] + ([b, c] if biased else []))
+    sizes = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
 
-    def F(T):
-        Pt, Qt = unstack(T, n)
-        return objective(Pt, Qt, data, lam, reg_mode)
+    def F(t):
+        arrays = [x.reshape(s) for x, s in zip(np.split(t, sizes), shapes)]
+        if biased:
+            return objective(arrays[0], arrays[1], data, lam, reg_mode, b=arrays[2], c=arrays[3], mu=extra["mu"],
+                             lam_b=extra["lam_b"])
+        return objective(arrays[0], arrays[1], data, lam, reg_mode)
 
-    if n_directions is None and Theta.size <= 2000:
+    if n_directions is None and theta.size <= 2000:
         h = 1e-6 if h is None else h
-        numeric = np.empty_like(Theta)
-        for j in np.ndindex(Theta.shape):
-            old = Theta[j]
-            Theta[j] = old + h
-            f_plus = F(Theta)
-            Theta[j] = old - h
-            f_minus = F(Theta)
-            Theta[j] = old
+        numeric = np.empty_like(theta)
+        for j in range(theta.size):
+            old = theta[j]
+            theta[j] = old + h
+            f_plus = F(theta)
+            theta[j] = old - h
+            f_minus = F(theta)
+            theta[j] = old
             numeric[j] = (f_plus - f_minus) / (2 * h)
         scale = max(np.linalg.norm(numeric), np.linalg.norm(g), 1e-12)
         return float(np.linalg.norm(numeric - g) / scale)
@@ -129,9 +165,9 @@ def check_gradient(P, Q, data: Ratings, lam: float, reg_mode: str = "mean", grad
     worst = 0.0
     g_norm = np.linalg.norm(g)
     for _ in range(n_directions or 10):
-        D = rng.standard_normal(Theta.shape)
+        D = rng.standard_normal(theta.shape)
         D /= np.linalg.norm(D)
         a = float(np.sum(g * D))
-        b = (F(Theta + h * D) - F(Theta - h * D)) / (2 * h)
-        worst = max(worst, abs(a - b) / max(abs(a), abs(b), 1e-8 * g_norm))
+        bb = (F(theta + h * D) - F(theta - h * D)) / (2 * h)
+        worst = max(worst, abs(a - bb) / max(abs(a), abs(bb), 1e-8 * g_norm))
     return worst

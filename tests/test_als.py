@@ -164,7 +164,7 @@ def test_singular_system_falls_back_to_least_squares():
     index = np.array([0, 1])
     values = np.array([1.0, 3.0])
     out = np.empty((1, 2))
-    n = ridge_solve_rows(F, indptr, index, values, np.array([1e-300]), out)
+    n = ridge_solve_rows(F, indptr, index, values, np.array([1e-300]), np.ones(2), out)
     assert n == 1, "a non-positive Cholesky pivot should switch the row to least squares"
     np.testing.assert_allclose(out[0], [1.0, 1.0], rtol=1e-12,
                                err_msg="expected the minimum-norm solution of q1 + q2 = mean(r) = 2")

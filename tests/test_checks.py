@@ -199,7 +199,8 @@ def _als_item_step_by_kernel(P, data, lam):
     als = sys.modules["mfcore.als"]
     view = data.by_item
     Q = np.zeros((data.n_items, P.shape[1]))
-    als.ridge_solve_rows(P, view.indptr, view.index, view.values, np.full(data.n_items, lam * len(data)), Q)
+    als.ridge_solve_rows(P, view.indptr, view.index, view.values, np.full(data.n_items, lam * len(data)),
+                         np.ones(P.shape[1]), Q)
     return Q
 
 

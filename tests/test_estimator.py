@@ -89,7 +89,7 @@ def test_cold_start(split):
     (dict(K=0), "K"), (dict(K=2.5), "K"), (dict(lam=-1), "lam"), (dict(solver="adam"), "unknown solver"),
     (dict(reg_mode="sum"), "reg_mode"), (dict(solver="gd", step=0.0), "step"), (dict(solver="sgd", step=-0.1), "step"),
     (dict(solver="bgd", batch_size=0), "batch_size"), (dict(solver="als-gd", inner_steps=0), "inner_steps"),
-    (dict(max_iter=0), "max_iter"), (dict(solver="sgd", step="auto"), "step-size rule"),
+    (dict(max_iter=0), "max_iter"), (dict(solver="sgd", step="armijo"), "step-size rule"),
     (dict(order="random"), "order"), (dict(tol=-1), "tol"),
 ])
 def test_bad_arguments_fail_before_any_work(kwargs, match, split):

@@ -290,3 +290,26 @@ def test_factors_that_cannot_be_updated_in_place_are_rejected(call):
         call(frozen, Q, data)
     with pytest.raises(TypeError, match="Ratings"):
         call(P, Q, data.to_frame())
+
+
+# ------------------------------------------------------------------ the default step rule "auto" (§6.6)
+@pytest.mark.parametrize("K, lam", [(1, 1e-5), (2, 3e-5), (2, 1e-4), (4, 1e-4)])
+def test_default_sgd_ends_near_the_als_objective(K, lam):
+    """MF(solver="sgd") with its defaults ends within 1% of converged ALS's eq. (1) (notes/derivations.md §6.6)."""
+    data = mfcore.synthetic_ratings(n_users=400, n_items=300, n_ratings=20_000, rank=3, seed=2)
+    sgd = mfcore.MF(K=K, lam=lam, solver="sgd", seed=0).fit(data)
+    als = mfcore.MF(K=K, lam=lam, solver="als", seed=0, max_iter=2000, tol=1e-11).fit(data)
+    F, F_als = sgd.history_["objective"].iloc[-1], als.history_["objective"].iloc[-1]
+    assert sgd.stop_reason_ == "plateau", "step='auto' stops after 4 halvings, before the epoch budget"
+    assert F <= 1.01 * F_als, f"SGD ends at {F:.6g}, {F / F_als - 1:+.2%} above ALS's {F_als:.6g}"
+    steps = sgd.history_["step"].dropna().unique()
+    assert np.allclose(steps, 0.005 / 2.0 ** np.arange(4)), "α halves from 0.005; the fourth halving stops the fit"
+
+
+def test_the_default_step_is_capped_so_a_large_lambda_cannot_diverge():
+    """reg_mode="mean": the per-sample shrink 2αλ|Ω|/|I_u| of a rare row would exceed 1 at α = 0.005."""
+    data = mfcore.synthetic_ratings(n_users=200, n_items=150, n_ratings=4000, rank=2, seed=1)
+    model = mfcore.MF(K=2, lam=0.5, solver="sgd", seed=0).fit(data)
+    assert np.isfinite(model.history_["objective"]).all()
+    with pytest.raises(mfcore.DivergenceError, match="reg_mode='weighted'"):
+        mfcore.MF(K=2, lam=0.5, solver="sgd", step=0.005, seed=0).fit(data)
