@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .data import Ratings
+from .data import Ratings, align
 from .datasets import DATASETS, load_data
 from .estimator import SOLVERS
 from .selection import bayes_search, compare_searches, grid_search, random_search
@@ -105,6 +105,8 @@ def _step_arg(text: str):
 
 def _fit_options(args) -> dict:
     options = {"reg_mode": args.reg_mode}
+    if args.biased:
+        options["biased"] = True
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
     if args.step is not None:
@@ -113,10 +115,16 @@ def _fit_options(args) -> dict:
 
 
 def _prepare(args):
-    """Load, validate and split: (data, train, test)."""
+    """Load, validate and split: (data, train, test).  With ``--test FILE`` all of ``--data`` is the training set
+    and the test set is that file, both indexed over the union of their raw ids (test-only users and items are cold).
+    """
     data = load_data(args.data, seed=args.seed)
-    train, test = train_test_split(data, test_size=args.test_size, seed=args.seed)
-    return data, train, test
+    if args.test is None:
+        train, test = train_test_split(data, test_size=args.test_size, seed=args.seed)
+        return data, train, test
+    test = load_data(args.test, seed=args.seed)
+    train, test = align(data, test)
+    return train, train, test
 
 
 def _cv_words(cv) -> str:
@@ -130,6 +138,7 @@ def _report(args, data, train, test, res, out: Path, files: dict, started: float
     best = {"data": args.data, "solver": args.solver, "search": res.method, "cv": args.cv,
             "best_params": res.best_params, "best_valid_rmse": res.best_valid_rmse,
             "on_boundary": res.on_boundary, "advice": res.advice, "lam_refit": model.lam_refit_,
+            "refit_rule": model.refit_rule_, "biased": bool(args.biased), "test_file": args.test,
             "test_rmse": test_rmse, "test_pairs": len(test), "cold_test_pairs": cold,
             "trials": int(res.table["trial"].nunique()), "seconds": time.perf_counter() - started}
     if data.truth is not None:
@@ -140,15 +149,19 @@ def _report(args, data, train, test, res, out: Path, files: dict, started: float
     lines = [
         f"mfcore {args.command}: {args.data} ({data.n_users:,} users, {data.n_items:,} items, "
         f"{len(data):,} ratings), solver {args.solver}, {res.method} search",
-        f"  split          train {len(train):,} / test {len(test):,} (anchored, seed {args.seed}); "
-        f"tuning on {_cv_words(args.cv)} of train",
+        (f"  split          train {len(train):,} / test {len(test):,} (anchored, seed {args.seed}); "
+         if args.test is None else f"  files          train {args.data} ({len(train):,}) / test {args.test} "
+                                   f"({len(test):,}); ") + f"tuning on {_cv_words(args.cv)} of train",
         f"  best           K* = {b['K']}, λ* = {b['lam']:.3g}   (validation RMSE {res.best_valid_rmse:.4f})",
     ]
     for advice in res.advice:
         lines.append(f"  boundary       {advice}")
-    lines.append(f"  refit          on all {len(train):,} training ratings with λ = {model.lam_refit_:.3g} "
-                 f"(keeps the ridge λ|Ω|)")
+    rule = ("keeps the ridge λ|Ω|" if model.refit_rule_ == "ridge"
+            else "keeps λ*: the weighted penalty already grows with the data")
+    lines.append(f"  refit          on all {len(train):,} training ratings with λ = {model.lam_refit_:.3g} ({rule})")
     line = f"  test RMSE      {test_rmse:.4f} on {len(test):,} pairs"
+    if cold:
+        line += f" ({cold:,} cold: a user or item without training ratings)"
     if data.truth is not None:
         line += (f"   (true rank K0 = {data.truth.rank}; RMSE of the true model "
                  f"{data.truth.noise_rmse:.4f}, {test_rmse / data.truth.noise_rmse - 1:+.1%})")
@@ -231,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--solver", default="als", choices=SOLVERS, help="the solver fitted for every trial")
         p.add_argument("--cv", default="0.2", help="hold-out fraction (0.2) or number of folds (5)")
         p.add_argument("--test-size", type=float, default=0.2, help="share of ratings kept for the test (0.2)")
+        p.add_argument("--test", default=None, metavar="PATH",
+                       help="score on this separate file (e.g. ml-100k's u1.test) instead of a split of --data, "
+                            "which is then all training data")
+        p.add_argument("--biased", action="store_true",
+                       help="fit μ + b_u + c_i + p_uᵀq_i (user and item biases, notes/derivations.md §11)")
         p.add_argument("--reg-mode", default="mean", choices=("mean", "weighted"), help="objective (default eq. 1)")
         p.add_argument("--max-iter", type=int, default=None, help="iterations / epochs per fit")
         p.add_argument("--step", default=None,

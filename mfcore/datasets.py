@@ -2,14 +2,15 @@
 
 ``load_data("synthetic")`` is the embedded default; ``"ml-latest-small"`` and
 ``"ml-100k"`` go through :func:`mfcore.load_movielens` (cache, checksum); a path
-to a zip or folder of MovieLens, or to a CSV file of ratings, is read directly.
+to a zip or folder of MovieLens, or to a delimited text file of ratings (comma- or tab-separated, with or
+without a header, e.g. ml-100k's ``u1.base``), is read directly.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import csv
+import zipfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -34,14 +35,16 @@ def load_data(spec: str, seed: int = 0) -> Ratings:
     if not path.exists():
         raise FileNotFoundError(f"no data set or file named {spec!r}: use one of {', '.join(DATASETS)} "
                                 "or the path of a CSV file (user,item,rating), a MovieLens zip or folder.")
-    if path.is_file() and path.suffix.lower() in (".csv", ".tsv", ".txt", ".data"):
-        return read_ratings_csv(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        return read_ratings_csv(path)                   # any text file: .csv, .tsv, u.data, u1.base, ...
     return load_movielens(str(path))
 
 
 def read_ratings_csv(path) -> Ratings:
     """Ratings from a delimited text file with columns user, item, rating (named, or the first three).
 
+    The delimiter (comma, tab, semicolon, ...) is detected; without a header the first three columns are
+    user, item, rating (MovieLens' ``u.data`` and ``u1.base`` are tab-separated user, item, rating, timestamp).
     Header names recognised: user/userId/user_id, item/movieId/item_id/movie, rating/score.
     Raw ids may be any values; they are mapped to 0-based indices and kept as ``user_ids``/``item_ids``.
     """

@@ -241,3 +241,95 @@ def test_search_result_from_a_table_applies_the_selection_and_boundary_rules():
     assert any("widen" in a for a in ranged.advice)
     with pytest.raises(ValueError, match="valid_rmse"):
         mfcore.SearchResult.from_table(pd.DataFrame([{"K": 1, "lam": 0.1}]))
+
+
+# ------------------------------------------------------------------ the refit rule, early stopping, divergence
+@pytest.fixture(scope="module")
+def small_train():
+    data = mfcore.synthetic_ratings(n_users=120, n_items=90, n_ratings=3000, rank=2, seed=21)
+    return mfcore.train_test_split(data, 0.2, seed=0)[0]
+
+
+def test_C4_refit_keeps_lambda_in_weighted_mode(small_train):
+    """The weighted penalty already grows with each row's ratings (notes/derivations.md §9.6): λ* is kept."""
+    res = mfcore.grid_search(small_train, K=[2], lam=[0.01, 0.05], solver="als", reg_mode="weighted", max_iter=10,
+                             verbose=False)
+    model = res.refit(small_train)
+    assert model.lam_refit_ == res.best_params["lam"] and model.refit_rule_ == "keep"
+    assert res.refit(small_train, refit_lam="ridge").lam_refit_ < res.best_params["lam"]
+    mean = mfcore.grid_search(small_train, K=[2], lam=[1e-4], solver="als", max_iter=10, verbose=False)
+    assert mean.refit(small_train).refit_rule_ == "ridge"
+
+
+def test_refit_after_early_stopping_runs_the_best_number_of_iterations(small_train):
+    res = mfcore.grid_search(small_train, K=[4], lam=[1e-7], solver="als", max_iter=200, tol=0, patience=5,
+                             verbose=False)
+    row = res.table.iloc[0]
+    assert row["stop_reason"] == "early_stopping" and 1 <= row["best_iter"] < row["n_iter"]
+    model = res.refit(small_train)                           # used to raise: patience needs validation data
+    assert model.n_iter_ == row["best_iter"] and model.patience is None
+
+
+def test_a_diverging_trial_does_not_stop_the_search(small_train):
+    """SGD with reg_mode="mean" and a large λ: the per-sample shrink 2αλ|Ω|/|I_u| overshoots (§6.3)."""
+    res = mfcore.grid_search(small_train, K=[2], lam=[1e-4, 0.5], solver="sgd", step=0.05, max_iter=20,
+                             verbose=False)
+    bad = res.table[res.table["lam"] == 0.5].iloc[0]
+    assert bad["stop_reason"] == "diverged" and np.isinf(bad["valid_rmse"])
+    assert "λ" in bad["error"] and "reg_mode='weighted'" in bad["error"], "say more than 'the learning rate'"
+    assert res.best_params["lam"] == 1e-4
+    assert any("diverged" in a for a in res.advice)
+    res.heatmap()                                             # infinite cells are drawn blank
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_bayes_search_survives_diverging_trials(small_train):
+    res = mfcore.bayes_search(small_train, K=(1, 3), lam=(1e-5, 1.0), n_trials=8, solver="sgd", step=0.05,
+                              max_iter=10, verbose=False, seed=1)
+    reasons = set(res.table["stop_reason"])
+    assert "diverged" in reasons and reasons - {"diverged", "pruned"}, reasons
+    assert np.isfinite(res.best_valid_rmse)
+
+
+def test_a_search_in_which_every_trial_diverges_says_so(small_train):
+    with pytest.raises(mfcore.DivergenceError, match="every trial"):
+        mfcore.grid_search(small_train, K=[2], lam=[0.5, 1.0], solver="sgd", step=0.05, max_iter=10, verbose=False)
+
+
+# ------------------------------------------------------------------ the CLI: tab-separated files and a test file
+def _write_tsv(path, rows, header=False):
+    text = ("user\titem\trating\ttimestamp\n" if header else "") + "".join(f"{u}\t{i}\t{r}\t88{u}{i}\n"
+                                                                           for u, i, r in rows)
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def movielens_like_folds(tmp_path_factory):
+    """u1.base / u1.test in ml-100k's format (user, item, rating, timestamp; tabs; no header)."""
+    folder = tmp_path_factory.mktemp("ml100k")
+    data = mfcore.synthetic_ratings(n_users=80, n_items=60, n_ratings=1500, rank=2, seed=3)
+    train, test = mfcore.train_test_split(data, 0.2, seed=0)
+    as_rows = lambda d: [(u + 1, i + 1, int(r)) for u, i, r in zip(d.users, d.items, d.ratings)]  # noqa: E731
+    _write_tsv(folder / "u1.base", as_rows(train))
+    _write_tsv(folder / "u1.test", as_rows(test) + [(999, 1, 4)])              # one user only in the test file
+    _write_tsv(folder / "with_header.base", as_rows(train), header=True)
+    return folder, train, test
+
+
+def test_tab_separated_files_with_or_without_a_header(movielens_like_folds):
+    folder, train, _ = movielens_like_folds
+    for name in ("u1.base", "with_header.base"):
+        data = mfcore.load_data(str(folder / name))
+        assert len(data) == len(train) and data.n_users == train.n_users, name
+        assert sorted(data.ratings) == sorted(train.ratings)
+
+
+def test_cli_cv_scores_a_separate_test_file(movielens_like_folds, tmp_path):
+    folder, train, test = movielens_like_folds
+    out = cli("cv", "--data", str(folder / "u1.base"), "--test", str(folder / "u1.test"), "--K", "1,2",
+              "--lam", "1e-4,1e-3", "--max-iter", "10", "--biased", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["test_pairs"] == len(test) + 1 and best["cold_test_pairs"] == 1 and best["biased"]
+    assert "1 cold" in out.stdout and "u1.test" in out.stdout

@@ -6,8 +6,11 @@ import math
 import numbers
 import time
 
+import numpy as np
+
 from .._validate import check_scalar
 from ..data import Ratings
+from ..errors import DivergenceError
 from ..estimator import MF
 from ..progress import progress
 from ..split import kfold, train_test_split
@@ -27,14 +30,23 @@ def make_folds(train: Ratings, cv, seed) -> list[tuple[Ratings, Ratings]]:
 
 
 def fit_one(K, lam, fold, fit, val, solver, seed, fit_options, callback=None) -> dict:
-    """One trial: MF(K, λ) fitted on ``fit``, scored on ``val``; one row of a search's table."""
+    """One trial: MF(K, λ) fitted on ``fit``, scored on ``val``; one row of a search's table.
+
+    A fit that diverges does not stop the search: its row has infinite RMSEs, ``stop_reason == "diverged"``
+    and the solver's message in ``error`` (notes/derivations.md §3.4, §10).
+    """
     start = time.perf_counter()
-    model = MF(K=K, lam=lam, solver=solver, seed=seed, **fit_options).fit(fit, val, callback=callback)
+    try:
+        model = MF(K=K, lam=lam, solver=solver, seed=seed, **fit_options).fit(fit, val, callback=callback)
+    except DivergenceError as exc:
+        return {"K": K, "lam": lam, "fold": fold, "fit_rmse": np.inf, "valid_rmse": np.inf, "objective": np.inf,
+                "n_iter": 0 if exc.history is None else max(len(exc.history) - 1, 0), "best_iter": 0,
+                "stop_reason": "diverged", "error": str(exc), "seconds": time.perf_counter() - start}
     h = model.history_.loc[model.best_iter_] if model.stop_reason_ == "early_stopping" else model.history_.iloc[-1]
     return {"K": K, "lam": lam, "fold": fold, "fit_rmse": float(h["train_rmse"]),
             "valid_rmse": float(h["valid_rmse"]), "objective": float(h["objective"]),
-            "n_iter": model.n_iter_, "stop_reason": model.stop_reason_,
-            "seconds": time.perf_counter() - start}
+            "n_iter": model.n_iter_, "best_iter": model.best_iter_, "stop_reason": model.stop_reason_,
+            "error": "", "seconds": time.perf_counter() - start}
 
 
 def run_trials(configs, folds, solver, seed, fit_options, n_jobs=1, desc="trials", verbose=True) -> list[dict]:
