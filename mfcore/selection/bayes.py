@@ -26,7 +26,8 @@ def bayes_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver:
 
     TPE proposes each trial from the results of the previous ones, so trials run one after the
     other; ``n_jobs`` > 1 fits the folds of a k-fold trial in parallel (then pruning happens per
-    trial, not per iteration).  Pruned trials stay in ``table`` with ``stop_reason == "pruned"``.
+    trial, not per iteration).  Pruned trials stay in ``table`` with ``stop_reason == "pruned"``; a trial that
+    diverges stays with ``stop_reason == "diverged"`` and counts as failed, and the search goes on.
     """
     import optuna
 
@@ -54,6 +55,8 @@ def bayes_search(train, K=(1, 16), lam=(1e-7, 1e-3), n_trials: int = 20, solver:
         rows.extend(trial_rows)
         if pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        elif any(r["stop_reason"] == "diverged" for r in trial_rows):     # no value: TPE learns nothing from it
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
             study.tell(trial, float(np.mean([r["valid_rmse"] for r in trial_rows])))
         bar.update()
