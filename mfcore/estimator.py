@@ -472,9 +472,7 @@ def _hint(solver: str, instance=None, alpha=None) -> str:
     return {
         "gd": "Reduce the step size (step) or use step='auto' (Armijo backtracking).",
         "als-gd": "Reduce the step or use step='block_trace' (a safe per-row step, the default).",
-        "sgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a decaying schedule; "
-               "if λ is large, reduce it too (a large per-sample penalty also overshoots).",
-        "bgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a larger batch_size; "
-               "if λ is large, reduce it too.",
+        "sgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a decaying schedule.",
+        "bgd": "Reduce the step size (step, the learning rate) e.g. by 10x, or use a larger batch_size.",
         "als": "ALS cannot diverge on valid data: check the ratings for huge values.",
     }[solver]
