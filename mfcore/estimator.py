@@ -287,6 +287,7 @@ class MF:
         self.global_mean_ = train.mean
         self.seen_users_ = train.user_counts > 0
         self.seen_items_ = train.item_counts > 0
+        self.item_counts_ = train.item_counts
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
         self.train_by_user_ = train.by_user            # the items each user rated (recommend(exclude_seen=True))
 
@@ -370,21 +371,23 @@ class MF:
         idx = top_n(scores, n, exclude)
         return pd.DataFrame({"item": self.item_ids_[idx], "score": scores[idx]})
 
-    def similar_items(self, item, n: int = 10) -> pd.DataFrame:
+    def similar_items(self, item, n: int = 10, min_ratings: int = 1) -> pd.DataFrame:
         """The ``n`` items whose factors q_j point most nearly the same way as q_i (cosine similarity), best first.
 
         ``item`` is a raw id; returns the raw ``item`` ids and their ``similarity`` in [−1, 1].  Only the
-        factors count (the biases say how much an item is liked, not by whom).  Items without training
-        ratings are left out; an item without training ratings has no direction and raises ValueError.
+        factors count (the biases say how much an item is liked, not by whom).  Only items with at least
+        ``min_ratings`` training ratings are candidates: the direction of a factor fitted on one or two ratings
+        is mostly noise.  An item without training ratings has no direction and raises ValueError.
         """
         self._check_fitted()
         n = check_scalar(n, "n (the number of similar items)", integer=True, low=1)
+        min_ratings = check_scalar(min_ratings, "min_ratings", integer=True, low=1)
         i = int(self._item_index([item])[0])
         if i < 0 or not self.seen_items_[i]:
             raise ValueError(f"item {item!r} has no training ratings, so its factor q_i is 0 and has no direction: "
                              "pick an item of the training data.")
         sims = cosine_similarities(self.Q_, i)
-        exclude = ~self.seen_items_ | (np.arange(len(sims)) == i)
+        exclude = (self.item_counts_ < min_ratings) | (np.arange(len(sims)) == i)
         idx = top_n(sims, n, exclude)
         return pd.DataFrame({"item": self.item_ids_[idx], "similarity": sims[idx]})
 

@@ -204,7 +204,9 @@ def ranking_report(recommenders: dict, train: Ratings, test: Ratings, k: int = 1
         if hasattr(rec, "P_") and hasattr(rec, "Q_"):
             rec = _model_scores(rec)
         rows[name] = evaluate_ranking(rec, train, test, k, threshold)
-    return pd.DataFrame(rows).T
+    report = pd.DataFrame(rows).T
+    report["users"] = report["users"].astype(int)
+    return report
 
 
 def _model_scores(model):

@@ -72,6 +72,7 @@ TOCTREE = """
 /lectures/06-sgd-and-minibatch
 /lectures/07-cross-validation
 /lectures/08-hyperparameter-optimisation
+/lectures/09-from-factors-to-recommendations
 ```
 
 ```{toctree}
@@ -81,6 +82,7 @@ TOCTREE = """
 /assignments/hw1/hw1
 /assignments/hw2/hw2
 /assignments/hw3/hw3
+/assignments/hw4/hw4
 ```
 
 ```{toctree}
