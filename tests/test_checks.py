@@ -41,6 +41,8 @@ def test_every_homework_has_its_exercises():
     assert checks.exercises("hw1") == ["hw1.objective", "hw1.rmse", "hw1.gradient", "hw1.build_M", "hw1.gradient_dense",
                                        "hw1.check_gradient", "hw1.gd_step", "hw1.armijo_step", "hw1.fit_gd"]
     assert len(checks.exercises("hw2")) == 6 and len(checks.exercises("hw3")) == 7
+    assert checks.exercises("hw4") == ["hw4.ndcg_at_k", "hw4.top_n", "hw4.biased_sgd_update",
+                                       "hw4.cold_start_prediction", "hw4.larger_bias", "hw4.level_dimensions"]
 
 
 # ------------------------------------------------------------------------------- typical wrong implementations
@@ -130,6 +132,59 @@ def refit_keeping_lambda(train, best, n_fit, seed=0, max_iter=20):
     return mfcore.MF(K=best["K"], lam=best["lam"], solver="als", seed=seed, max_iter=max_iter).fit(train)
 
 
+def ndcg_without_normalising(recommended, relevant, k):
+    hits = np.array([x in set(relevant) for x in recommended[:k]], dtype=float)
+    return float(np.sum(hits / np.log2(np.arange(2, len(hits) + 2))))
+
+
+def ndcg_ideal_over_all_k(recommended, relevant, k):
+    dcg = ndcg_without_normalising(recommended, relevant, k)
+    return dcg / float(np.sum(1 / np.log2(np.arange(2, k + 2)))) if relevant else 0.0
+
+
+def top_n_keeping_seen(P, Q, b, c, mu, u, seen, n):
+    return mfcore.top_n(mu + b[u] + c + Q @ P[u], n)
+
+
+def top_n_without_item_bias(P, Q, b, c, mu, u, seen, n):
+    exclude = np.zeros(len(Q), dtype=bool)
+    exclude[seen] = True
+    return mfcore.top_n(Q @ P[u], n, exclude)
+
+
+def sgd_update_with_the_old_residual(P, Q, b, c, u, i, r_ui, mu, alpha, lam, lam_b):
+    e = r_ui - mu - b[u] - c[i] - P[u] @ Q[i]
+    p, q = P[u].copy(), Q[i].copy()
+    c[i] += 2 * alpha * (e - lam_b * c[i])
+    Q[i] += 2 * alpha * (e * p - lam * q)
+    b[u] += 2 * alpha * (e - lam_b * b[u])
+    P[u] += 2 * alpha * (e * q - lam * p)
+
+
+def sgd_update_without_mu(P, Q, b, c, u, i, r_ui, mu, alpha, lam, lam_b):
+    reference("hw4.biased_sgd_update")(P, Q, b, c, u, i, r_ui, 0.0, alpha, lam, lam_b)
+
+
+def cold_start_like_the_plain_model(mu, b, c, user, item):
+    return 0.0
+
+
+def cold_start_with_minus_one_as_an_index(mu, b, c, user, item):
+    return mu + b[user] + c[item]
+
+
+def larger_bias_by_mean_rating(ratings_a, ratings_b, mu, rho):
+    return "a" if np.mean(ratings_a) > np.mean(ratings_b) else "b"
+
+
+def level_dimensions_the_other_way(table):
+    return int(table.loc[table["biased"].idxmin(), "K"] - table.loc[table["plain"].idxmin(), "K"])
+
+
+def level_dimensions_by_position(table):
+    return int(np.argmin(table["plain"].to_numpy()) - np.argmin(table["biased"].to_numpy()))
+
+
 def stub(*args, **kwargs):
     raise NotImplementedError()
 
@@ -153,6 +208,17 @@ WRONG = [
     ("hw3.select_best", select_by_training_rmse, "training RMSE"),
     ("hw3.refit", refit_keeping_lambda, "keep the ridge"),
     ("hw1.check_gradient", stub, "not implemented yet"),
+    ("hw4.ndcg_at_k", ndcg_without_normalising, "divide it by the IDCG"),
+    ("hw4.ndcg_at_k", ndcg_ideal_over_all_k, "min(k, |relevant|)"),
+    ("hw4.top_n", top_n_keeping_seen, "leave out the items in `seen`"),
+    ("hw4.top_n", top_n_without_item_bias, "the item bias c_i changes the order"),
+    ("hw4.biased_sgd_update", sgd_update_with_the_old_residual, "NEW residual"),
+    ("hw4.biased_sgd_update", sgd_update_without_mu, "μ is missing"),
+    ("hw4.cold_start_prediction", cold_start_like_the_plain_model, "plain model's answer"),
+    ("hw4.cold_start_prediction", cold_start_with_minus_one_as_an_index, "LAST user and item"),
+    ("hw4.larger_bias", larger_bias_by_mean_rating, "SHRUNK mean"),
+    ("hw4.level_dimensions", level_dimensions_the_other_way, "not the other way round"),
+    ("hw4.level_dimensions", level_dimensions_by_position, "the K values themselves"),
 ]
 
 

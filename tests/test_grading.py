@@ -37,6 +37,7 @@ KINDS = {
     "hw2": ["solved", "untouched", "exception", "renamed", "stderr_noise", "edited_tests", "monkeypatch",
             "patch_checks", "overwrite_grader", "ignores_sigint", "calls_reference"],
     "hw3": ["solved", "untouched", "np_allclose", "dead_kernel", "segfault", "huge_output", "calls_reference"],
+    "hw4": ["solved", "partial", "calls_reference"],
 }
 
 SNOOP = """
@@ -311,7 +312,7 @@ def test_grading_refuses_without_isolation_unless_told(tmp_path):
 
 @pytest.mark.slow
 def test_load_a_class_of_50(tmp_path):
-    """50 students × 3 homeworks of mixed submissions, graded in one batch; every row as expected."""
+    """50 students × 4 homeworks of mixed submissions, graded in one batch; every row as expected."""
     ok, why = sandbox.available()
     if not ok:
         pytest.skip(f"no sandbox for student code on this machine ({why})")

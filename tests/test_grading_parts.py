@@ -133,7 +133,7 @@ def test_the_blocked_copy_raises_keeps_lines_and_hides_the_source(tmp_path):
             "print('objective', round(mfcore.objective(P, Q, d, 0.1), 6))\n"
             "try:\n    mfcore.als_item_step(P, d, 0.1)\nexcept ReferenceBlocked as e:\n    print('blocked:', e.name)\n"
             "import importlib, mfcore.als\nimportlib.reload(mfcore.als)\n"
-            "try:\n    mfcore.als.ridge_solve_rows(None, None, None, None, None, None)\n"
+            "try:\n    mfcore.als.ridge_solve_rows(None, None, None, None, None, None, None)\n"
             "except ReferenceBlocked as e:\n    print('blocked:', e.name)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(pkg.parent), "MFCORE_QUIET": "1", "PATH": "/usr/bin:/bin"})

@@ -30,8 +30,8 @@ def _read(folder: str, hw: str):
     return nbformat.read(str(ROOT / folder / hw / f"{hw}.ipynb"), as_version=4)
 
 
-def test_there_are_three_homeworks():
-    assert HOMEWORKS == ["hw1", "hw2", "hw3"]
+def test_there_are_four_homeworks():
+    assert HOMEWORKS == ["hw1", "hw2", "hw3", "hw4"]
 
 
 def _release_files(folder):

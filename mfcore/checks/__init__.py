@@ -29,13 +29,13 @@ from dataclasses import dataclass
 
 from . import _core
 from ._core import Case, CheckFailure, Exercise
-from . import hw1, hw2, hw3
+from . import hw1, hw2, hw3, hw4
 
 __all__ = ["check", "run_check", "cases_for", "observe", "judge", "reference", "answer_key", "exercises",
            "EXERCISES", "CheckFailure", "Result"]
 
 EXERCISES: dict[str, Exercise] = {}
-for _module in (hw1, hw2, hw3):
+for _module in (hw1, hw2, hw3, hw4):
     for _ex in _module.EXERCISES:
         EXERCISES[_ex.name] = _ex
 
