@@ -16,7 +16,7 @@ export MFCORE_QUIET ?= 1
 # the repository root (it would run the homework notebooks too).
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
 
-.PHONY: venv setup demo test test-slow bench site browser clean help
+.PHONY: venv kernels setup demo test test-slow bench site browser clean help
 
 help:
 	@echo "make demo       run the main job on the embedded synthetic data"
@@ -33,6 +33,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# numba compiles every kernel once, here, into its on-disk cache: no student or lecture waits for a compiler
+# (ALS alone takes ~8 s).  Again whenever the kernels change.
+KERNELS := $(VENV)/.kernels-stamp
+$(KERNELS): $(STAMP) mfcore/_kernels.py
+	$(BIN)/python -c "from mfcore._kernels import compile_all; print('numba kernels ready:', len(compile_all()))"
+	@touch $(KERNELS)
+
+kernels: $(KERNELS)
+
 # Working in the repository must never dirty git: register the clean filter that .gitattributes names for
 # notebooks (tools/nbmeta.py undoes JupyterLab's kernelspec/language_info rewrites).  Cheap; run by demo,
 # test and site, and by hand with `make setup`.
@@ -41,11 +50,11 @@ setup:
 	  git config filter.nbmeta.clean "python3 tools/nbmeta.py" && git config filter.nbmeta.smudge cat; fi
 
 # The main job on the embedded synthetic data (true rank 5): summary, then Algorithm 6 end to end.
-demo: $(STAMP) setup
+demo: $(STAMP) setup $(KERNELS)
 	$(BIN)/mfcore data --data synthetic
 	$(BIN)/mfcore cv --data synthetic --solver als --K 1,2,3,4,5,6,8,12 --lam auto --cv 0.2 --out results/demo
 
-test: $(STAMP) setup site browser grading-setup
+test: $(STAMP) setup $(KERNELS) site browser grading-setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests lectures $(NBVAL)
 
