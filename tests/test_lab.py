@@ -91,35 +91,60 @@ def _get(url: str, token: str, timeout: float = 10) -> tuple[int, str]:
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
+def _env(base: Path) -> dict:
+    """No nbgrader state from outside, and Jupyter's config, data and runtime folders of this test only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER_") and k != "MFCORE_JUDGE"}
+    folders = {name: base / name for name in ("config", "data", "runtime")}
+    for folder in folders.values():
+        folder.mkdir(exist_ok=True)
+    env.update(JUPYTER_CONFIG_DIR=str(folders["config"]), JUPYTER_DATA_DIR=str(folders["data"]),
+               JUPYTER_RUNTIME_DIR=str(folders["runtime"]),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
+    return env
+
+
+def _set_up(course: Path, env: dict) -> subprocess.CompletedProcess:
+    """What `make course` runs."""
+    return subprocess.run([sys.executable, "-m", "course.release", "--exchange"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A temporary course with its exchange, and JupyterLab serving it: (base url, token, course folder)."""
+def course_with_exchange(tmp_path_factory):
+    """A fresh clone's course after `make course`: gradebook, exchange with hw1-hw3 released.  (folder, env)"""
+    base = tmp_path_factory.mktemp("lab")
+    course = copy_course(base / "course")
+    env = _env(base)
+    start = time.monotonic()
+    setup = _set_up(course, env)
+    TIMINGS["set-up (make course: gradebook, exchange, release hw1-hw3)"] = time.monotonic() - start
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert [line.split(":")[0] for line in setup.stdout.splitlines()[:len(HOMEWORKS)]] == HOMEWORKS, setup.stdout
+    assert all("released in" in line for line in setup.stdout.splitlines()[:len(HOMEWORKS)]), setup.stdout
+    assert "WARNING" not in setup.stdout, setup.stdout
+    for hw in HOMEWORKS:
+        assert (course / layout.EXCHANGE / layout.COURSE_ID / "outbound" / hw / f"{hw}.ipynb").is_file(), setup.stdout
+    assert (course / layout.GRADEBOOK).is_file() and (course / layout.STUDENT_WORK).is_dir()
+    yield course, env
+    print("\n" + "\n".join(f"  {what}: {seconds:.1f} s" for what, seconds in TIMINGS.items()))
+
+
+@pytest.fixture(scope="module")
+def lab(course_with_exchange):
+    """JupyterLab serving the course: (base url, token, course folder)."""
     if CHROMIUM is None or DRIVER is None:
         pytest.skip("no Chromium/chromedriver found (Debian: apt-get install chromium chromium-driver, "
                     "or `make browser` as root); the JupyterLab tests need a real browser")
     pytest.importorskip("selenium", reason="selenium is not installed (it is in the dev extra: pip install -e '.[dev]')")
-    base = tmp_path_factory.mktemp("lab")
-    course = copy_course(base / "course")
-    jupyter = {name: base / name for name in ("config", "data", "runtime")}
-    for folder in jupyter.values():
-        folder.mkdir()
-    # JupyterLab's news pop-up would sit on top of the page's buttons; the test does not need it
-    settings = jupyter["config"] / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER_") and k != "MFCORE_JUDGE"}
-    env.update(JUPYTER_CONFIG_DIR=str(jupyter["config"]), JUPYTER_DATA_DIR=str(jupyter["data"]),
-               JUPYTER_RUNTIME_DIR=str(jupyter["runtime"]),
-               PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
-
-    start = time.monotonic()
-    setup = subprocess.run([sys.executable, "-m", "course.release", "--exchange"], cwd=course, env=env,
-                           capture_output=True, text=True, timeout=600)
-    TIMINGS["set-up (make course: gradebook, exchange, release hw1-hw3)"] = time.monotonic() - start
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    for hw in HOMEWORKS:
-        assert (course / layout.EXCHANGE / layout.COURSE_ID / "outbound" / hw / f"{hw}.ipynb").is_file(), setup.stdout
-    assert (course / layout.GRADEBOOK).is_file()
+    course, env = course_with_exchange
+    base = course.parent
+    # JupyterLab's news pop-up would sit on top of the page's buttons; autosave would write the student's notebook
+    # behind the test's back (the test saves when the student would)
+    settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / "@jupyterlab"
+    for plugin, values in (("apputils-extension/notification", {"fetchNews": "false"}),
+                           ("docmanager-extension/plugin", {"autosave": False})):
+        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
+        (settings / f"{plugin}.jupyterlab-settings").write_text(json.dumps(values))
 
     port, token = _free_port(), secrets.token_hex(16)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
@@ -160,7 +185,6 @@ def lab(tmp_path_factory):
                 server.kill()
                 server.wait()
         log.close()
-        print("\n" + "\n".join(f"  {what}: {seconds:.1f} s" for what, seconds in TIMINGS.items()))
 
 
 @pytest.fixture(scope="module")
@@ -416,3 +440,40 @@ def test_the_repositorys_own_grading_state_is_untouched(lab):
     url, token, course = lab
     assert not course.is_relative_to(ROOT)
     assert _state(ROOT) == STATE_BEFORE, "the browser test changed the repository's grading/ or my-homework/"
+
+
+def test_the_set_up_is_idempotent_and_follows_a_new_release(course_with_exchange):
+    """`make course` again: nothing to do, nothing touched (a student's fetched copy and submission stay); after a
+    change of one homework only that one is released again, with a warning if assignments/ is not what solutions/
+    generates."""
+    course, env = course_with_exchange
+    exchange = course / layout.EXCHANGE / layout.COURSE_ID
+
+    def files():
+        return {str(p.relative_to(course)): p.stat().st_mtime_ns for folder in (exchange, course / layout.STUDENT_WORK)
+                for p in folder.rglob("*") if p.is_file()}
+
+    before = files()
+    start = time.monotonic()
+    again = _set_up(course, env)
+    TIMINGS["set-up again (nothing to do)"] = time.monotonic() - start
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(f"{hw}: up to date" in again.stdout for hw in HOMEWORKS), again.stdout
+    assert files() == before
+
+    # an instructor edits hw2's student version by hand (instead of solutions/ + make release)
+    path = course / layout.RELEASE / "hw2" / "hw2.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[0].source += "\n\nA sentence added by hand."
+    nbformat.write(nb, str(path))
+    changed = _set_up(course, env)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    lines = dict(line.split(": ", 1) for line in changed.stdout.splitlines() if line.startswith("hw"))
+    assert lines["hw1"] == "up to date" and lines["hw3"] == "up to date", changed.stdout
+    assert lines["hw2"].startswith("released in") and "WARNING: assignments/hw2/hw2.ipynb is not what solutions/hw2" \
+        in lines["hw2"] and "make release" in lines["hw2"], changed.stdout
+    released = nbformat.read(str(exchange / "outbound" / "hw2" / "hw2.ipynb"), as_version=4)
+    assert released.cells[0].source.endswith("A sentence added by hand.")
+    after = files()
+    assert {k: v for k, v in after.items() if "outbound/hw2" not in k} == \
+        {k: v for k, v in before.items() if "outbound/hw2" not in k}, "set-up touched more than hw2's release"
