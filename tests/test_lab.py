@@ -7,6 +7,7 @@ its own config, data and runtime folders, and the browser goes through what the 
 instructor to do:
 
 * Nbgrader → Assignment List shows hw1-hw3 (no "Error fetching courses", no "exchange directory does not exist");
+  the Create Assignment panel is a tab of the right sidebar;
 * Fetch hw1 puts it in my-homework/hw1/; the student's notebook (one exercise written wrongly, the rest untouched)
   opens from the list; *Run → Run All Cells* runs to the last cell, which lists every exercise with its
   status; *Validate* in the notebook's toolbar shows each failing check's teaching message (expected, got, likely
@@ -14,8 +15,11 @@ instructor to do:
 * Nbgrader → Formgrader lists hw1-hw3 as released; *Collect* brings the submission in, and hw1's submissions list
   shows the student.
 
-Each step's time is printed (pytest -s shows them).  JupyterLab is shut down at the end.  Where no browser can be
-installed the tests skip and say why (`make browser` installs chromium as root).
+* `make course` again has nothing to do and touches nothing; a changed homework alone is released again.
+
+Each step's time is printed (pytest -s shows them); with LAB_TEST_SCREENSHOTS=<folder> a step that times out leaves a
+screenshot there.  JupyterLab is shut down at the end.  Where no browser can be installed the browser tests skip and
+say why (`make browser` installs chromium as root); the set-up tests run everywhere.
 """
 
 from __future__ import annotations
@@ -255,6 +259,9 @@ def test_the_assignment_list_shows_the_homework(lab, browser):
     browser.get(f"{url}/lab?token={token}")
     _wait(browser, lambda d: _css(d, ".lm-MenuBar-item"), 90, "JupyterLab's menu bar")
     TIMINGS["JupyterLab page loaded in the browser"] = time.monotonic() - start
+    # where the README sends instructors to mark cells: the Create Assignment panel of the right sidebar
+    tab = _css(browser, ".jp-SideBar.jp-mod-right li.lm-TabBar-tab[data-id='nbgrader-create_assignemnt']")
+    assert tab and "Create Assignment" in tab[0].text, "no Create Assignment tab in the right sidebar"
     start = time.monotonic()
     _menu(browser, "Nbgrader", "Assignment List")
     rows = _wait(browser, lambda d: _css(d, "#released_assignments_list > .list_item")

@@ -281,7 +281,7 @@ def summary(homework: str) -> None:
 
     The last cell of each homework calls it, so *Run All* ends with the whole picture::
 
-        hw1: 1 of 8 exercises pass
+        hw1: 1 of 9 exercises pass
           ✓ objective          passed
           ✗ rmse               FAILED on problem 1 of 2
           ✗ gradient           not implemented yet
