@@ -8,4 +8,5 @@ JupyterLab's Assignment List reads the nbgrader configuration of this folder: it
 
 import os
 
-load_subconfig(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nbgrader_config.py"))  # noqa: F821
+course = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+load_subconfig(os.path.join(course, "nbgrader_config.py"))  # noqa: F821  (injected by traitlets)

@@ -179,7 +179,8 @@ def _outputs(cell) -> str:
 def _solved(nb, sol, gid):
     """The notebook with exercise ``gid`` written as the solution does (markers removed)."""
     src = next(c.source for c in sol.cells if _nbg(c).get("grade_id") == gid)
-    body = "\n".join(line for line in src.splitlines() if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    body = "\n".join(line for line in src.splitlines() if line.strip() not in markers)
     next(c for c in nb.cells if _nbg(c).get("grade_id") == gid).source = body
 
 
@@ -235,7 +236,8 @@ def test_run_all_shows_each_exercise_status_midway(tmp_path, monkeypatch):
         assert word in said["test_rmse"], said["test_rmse"]
     assert "✗ hw1.gradient: FAILED" in said["test_gradient"] and "raised IndexError" in said["test_gradient"]
     # the try-it cell under gradient shows the student's traceback and Run All goes on
-    demo = next(c for c in nb.cells if c.cell_type == "code" and "with try_it():" in c.source and "gradient(" in c.source)
+    demo = next(c for c in nb.cells
+                if c.cell_type == "code" and "with try_it():" in c.source and "gradient(" in c.source)
     assert "✗ this cell raised IndexError" in _outputs(demo) and "IndexError" in _outputs(demo).split("\n", 2)[-1]
     summary = _outputs(nb.cells[-1])
     assert summary.startswith(f"hw1: 1 of {len(checks.exercises('hw1'))} exercises pass"), summary

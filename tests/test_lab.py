@@ -80,7 +80,8 @@ def copy_course(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     for folder in ("course", layout.SOURCE, layout.RELEASE):
-        shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(ROOT / folder, dest / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     (dest / layout.STUDENT_WORK).mkdir()
     shutil.copy2(ROOT / layout.STUDENT_WORK / "nbgrader_config.py", dest / layout.STUDENT_WORK / "nbgrader_config.py")
     return dest
@@ -139,7 +140,8 @@ def lab(course_with_exchange):
     if CHROMIUM is None or DRIVER is None:
         pytest.skip("no Chromium/chromedriver found (Debian: apt-get install chromium chromium-driver, "
                     "or `make browser` as root); the JupyterLab tests need a real browser")
-    pytest.importorskip("selenium", reason="selenium is not installed (it is in the dev extra: pip install -e '.[dev]')")
+    pytest.importorskip("selenium",
+                        reason="selenium is not installed (it is in the dev extra: pip install -e '.[dev]')")
     course, env = course_with_exchange
     base = course.parent
     # JupyterLab's news pop-up would sit on top of the page's buttons; autosave would write the student's notebook
@@ -162,7 +164,8 @@ def lab(course_with_exchange):
     try:
         while True:
             if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({server.returncode}):\n{(base / 'jupyterlab.log').read_text()[-3000:]}")
+                pytest.fail(f"JupyterLab exited ({server.returncode}):\n"
+                            f"{(base / 'jupyterlab.log').read_text()[-3000:]}")
             try:
                 if _get(f"{url}/api/status", token, timeout=2)[0] == 200:
                     break
@@ -221,7 +224,8 @@ def _wait(driver, condition, timeout: float = 60, what: str = ""):
         body = driver.execute_script("return document.body ? document.body.innerText : ''")
         if os.environ.get("LAB_TEST_SCREENSHOTS"):
             driver.save_screenshot(os.path.join(os.environ["LAB_TEST_SCREENSHOTS"], f"timeout-{time.time():.0f}.png"))
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}; the page says:\n{body[-3000:]}") from None
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; the page says:\n"
+                             f"{body[-3000:]}") from None
 
 
 def _css(driver, selector: str):
@@ -297,8 +301,8 @@ def test_fetch_run_all_validate_submit(lab, browser):
 
     # the notebook opens from the Assignment List; Validate is offered there too
     _css(browser, "#fetched_assignments_list a.assignment-notebooks-link")[0].click()
-    links = _wait(browser, lambda d: [a for a in _css(d, "#nbgrader-mfcore-hw1 .nested_list_item a") if a.is_displayed()],
-                  20, "hw1's notebook in the downloaded assignment")
+    links = _wait(browser, lambda d: [a for a in _css(d, "#nbgrader-mfcore-hw1 .nested_list_item a")
+                                      if a.is_displayed()], 20, "hw1's notebook in the downloaded assignment")
     nested = _text(_css(browser, "#nbgrader-mfcore-hw1")[0])
     assert "Validate" in nested, nested
     start = time.monotonic()

@@ -357,7 +357,8 @@ def _tried(exc: BaseException, skip: int) -> bool:
     own = [f for f in frames if _is_students(f.f_code.co_filename)]
     if isinstance(exc, NotImplementedError) and frames and own and frames[-1] is own[-1]:
         where = own[-1].f_code.co_name
-        users = [f.f_code.co_name for f in own[:-1] if not f.f_code.co_name.startswith("<") and f.f_code.co_name != where]
+        users = [f.f_code.co_name for f in own[:-1]
+                 if not f.f_code.co_name.startswith("<") and f.f_code.co_name != where]
         name = "this cell" if where == "<module>" else where
         needed = f" ({users[-1]} uses it)" if users else ""
         _print(f"… {name} is not implemented yet{needed}: write it in its cell above (replace "
