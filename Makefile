@@ -20,6 +20,8 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.c
 
 help:
 	@echo "make demo       run the main job on the embedded synthetic data"
+	@echo "make lab        JupyterLab with the course: lectures, homework on a local exchange (Nbgrader menu)"
+	@echo "make course     only set up the gradebook and the local exchange (make lab runs it)"
 	@echo "make site       build the course website into build/site (open build/site/index.html)"
 	@echo "make test       run the whole test suite (creates .venv first)"
 	@echo "make test-slow  the slow checks (MovieLens quality, load tests)"
