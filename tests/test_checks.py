@@ -391,3 +391,15 @@ def test_summary_lists_every_exercise(capsys):
         assert re.search(rf"  [✓✗?] {name.split('.', 1)[1]}\s", out), (name, out)
     with pytest.raises(ValueError, match="unknown homework 'hw9'; the homeworks are: hw1, hw2, hw3"):
         summary("hw9")
+
+
+def test_a_written_function_calling_a_stub_names_the_stub():
+    def objective(P, Q, data, lam):
+        raise NotImplementedError()
+
+    def check_gradient(P, Q, data, lam, grad=None, h=1e-6):
+        return objective(P, Q, data, lam)
+
+    message = run_check("hw1.check_gradient", check_gradient).message
+    assert "calls objective, which is not implemented yet" in message, message
+    assert "not implemented yet" in run_check("hw1.objective", objective).message
