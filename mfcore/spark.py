@@ -106,7 +106,7 @@ def _temp_dir(prefix: str) -> str:
 
 def session(master: str | None = None, *, app_name: str = "mfcore", checkpoint_dir: str | None = None,
             log_file: str | None = None, config: dict | None = None):
-    """A quiet SparkSession: the running one, or a new one on ``master``.
+    """A quiet SparkSession: a new one on ``master``, or the one already running (e.g. under ``spark-submit``).
 
     ``master``: ``"local[2]"`` (two threads here), ``"spark://host:7077"`` (a standalone cluster), ``"yarn"``,
     ``"k8s://https://host:443"``; default ``$MFCORE_SPARK_MASTER``, else ``"local[*]"`` (every core of this
@@ -132,6 +132,9 @@ def session(master: str | None = None, *, app_name: str = "mfcore", checkpoint_d
         _start(conf, log_file)
     spark = SparkSession.builder.getOrCreate()
     sc = spark.sparkContext
+    if master is not None and master != sc.master:
+        raise ValueError(f"a Spark session is already running on {sc.master!r}; stop it (spark.stop()) before "
+                         f"starting one on {master!r}, or call session() without a master to use it.")
     sc.setLogLevel("WARN")
     if checkpoint_dir is not None:
         sc.setCheckpointDir(checkpoint_dir)

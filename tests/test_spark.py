@@ -1,4 +1,4 @@
-"""mfcore.spark: Spark MLlib's ALS is mfcore's weighted ALS (notes/derivations.md §13), reached quietly and lazily.
+"""mfcore.spark (notes/checks.md K1-K3): Spark MLlib's ALS is mfcore's weighted ALS (notes/derivations.md §13).
 
 The first tests need no Spark.  The others start Spark ("local[2]") and skip, with the reason, where pyspark or a
 Java runtime is missing; ``make test-spark`` installs both (and sets MFCORE_REQUIRE_SPARK=1, so that a missing
