@@ -16,7 +16,7 @@ export MFCORE_QUIET ?= 1
 # the repository root (it would run the homework notebooks too).
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with lectures/sanitize.cfg
 
-.PHONY: venv kernels setup demo test test-slow bench site browser clean help
+.PHONY: venv kernels setup demo test test-spark test-slow bench bench-spark site browser java clean help
 
 help:
 	@echo "make demo       run the main job on the embedded synthetic data"
@@ -24,6 +24,7 @@ help:
 	@echo "make course     only set up the gradebook and the local exchange (make lab runs it)"
 	@echo "make site       build the course website into build/site (open build/site/index.html)"
 	@echo "make test       run the whole test suite (creates .venv first)"
+	@echo "make test-spark the Spark tests and lecture 10 (installs a Java runtime when missing and the [spark] extra)"
 	@echo "make test-slow  the slow checks (MovieLens quality, load tests)"
 	@echo "make bench      speed benchmarks against peers (installs the [bench] extra)"
 
@@ -84,6 +85,20 @@ browser:
 	  || echo "could not install chromium: the browser tests will skip"; \
 	else echo "no chromium and no root apt-get here: the browser tests will skip"; fi
 
+# Spark MLlib beside mfcore (mfcore/spark.py, lecture 10): a Java runtime from the system's packages when missing
+# (Debian's openjdk-17-jre-headless, as root), the [spark] extra through pip, then the Spark tests and lecture 10.
+# MFCORE_REQUIRE_SPARK=1: a missing pyspark fails here; only a missing Java runtime makes them skip, with the reason.
+test-spark: $(STAMP) setup java
+	$(BIN)/python -m pip install --quiet -e ".[spark]"
+	MFCORE_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/test_spark.py lectures/10-als-at-scale.ipynb $(NBVAL)
+
+java:
+	@if command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	  || echo "could not install a Java runtime: the Spark tests will skip"; \
+	else echo "no Java runtime and no root apt-get here: the Spark tests will skip"; fi
+
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests
 
@@ -93,6 +108,11 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_solvers.py --markdown
+
+# mfcore's ALS against Spark MLlib's (local[2]) per iteration, plus Spark's start-up (benchmarks/bench_spark.py).
+bench-spark: $(STAMP) java
+	$(BIN)/python -m pip install --quiet -e ".[spark]"
+	$(BIN)/python benchmarks/bench_spark.py --markdown
 
 # Homework (nbgrader) targets: release, autograde, ... live in homework.mk.
 -include homework.mk

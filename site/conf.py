@@ -24,7 +24,8 @@ copyright = "the mfcore course authors, MIT licence"
 
 extensions = ["myst_nb"]
 root_doc = "notes/start"
-include_patterns = ["notes/*.md", "lectures/0*.ipynb", "lectures/README.md", "assignments/hw*/hw*.ipynb"]
+include_patterns = ["notes/*.md", "lectures/0*.ipynb", "lectures/1*.ipynb", "lectures/README.md",
+                    "assignments/hw*/hw*.ipynb"]
 exclude_patterns = [".venv/**", "build/**", "grading/**", "**/.ipynb_checkpoints/**"]
 
 # Stored outputs only: the lectures are checked against them by nbval; the homework stays unexecuted.
@@ -72,6 +73,7 @@ TOCTREE = """
 /lectures/06-sgd-and-minibatch
 /lectures/07-cross-validation
 /lectures/08-hyperparameter-optimisation
+/lectures/10-als-at-scale
 ```
 
 ```{toctree}
