@@ -111,6 +111,7 @@ def _index_redirect(app, exception):
         Path(app.outdir, "index.html").write_text(
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta http-equiv="refresh" content="0; url=notes/start.html">'
+            '<link rel="icon" href="_static/favicon.svg">'    # else a browser asks for /favicon.ico: a 404
             '<title>MF for recommender systems</title></head>'
             '<body><p><a href="notes/start.html">Start here</a></p></body></html>\n', encoding="utf-8")
 
