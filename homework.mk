@@ -2,12 +2,25 @@
 # All grading state lives in grading/ (git-ignored); solutions/ is the instructors' source,
 # assignments/ the generated student versions (commit them after `make release`).
 
-.PHONY: release autograde feedback export grades fake-class grading-setup grading-check
+.PHONY: release course lab autograde feedback export grades fake-class grading-setup grading-check
 
 # Regenerate assignments/ from solutions/ (nbgrader generate_assignment; reproducible byte for byte)
 # and register the homework in the gradebook.
 release: $(STAMP)
 	$(BIN)/python -m course.release
+
+# The course as JupyterLab's nbgrader panels need it, on a fresh clone: grading/ with the gradebook (hw1-hw3, for the
+# Formgrader) and the local exchange grading/exchange with the committed student versions released (for the
+# Assignment List: Fetch into my-homework/<hw>/, Validate, Submit).  Idempotent: unchanged homework is skipped.
+course: $(STAMP)
+	$(BIN)/python -m course.release --exchange
+
+# JupyterLab at the repository root, the course set up first.  Students: Nbgrader -> Assignment List; instructors:
+# Nbgrader -> Formgrader and the Create Assignment panel of the right sidebar.  Root needs --allow-root (added).
+# Progress bars on and no MFCORE_DATA of the tests' (unless you set it); extra options: make lab LAB_ARGS="--port=9999"
+lab: $(STAMP) setup $(KERNELS) course
+	env -u MFCORE_QUIET $(if $(filter file,$(origin MFCORE_DATA)),-u MFCORE_DATA) PATH="$(abspath $(BIN)):$$PATH" \
+	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Grade everything in grading/submitted/<student>/<hw>/: each submission in its own sandbox, its checks judged
 # outside it, feedback HTML, grading/grades.csv.  Exit 1 if any submission could not be graded, 2 if grading was

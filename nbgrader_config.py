@@ -18,14 +18,18 @@ c = get_config()  # noqa: F821  (injected by traitlets)
 
 # ---- layout: one course at the repository root, all grading state under grading/
 c.CourseDirectory.root = here
-c.CourseDirectory.course_id = "mfcore"
+c.CourseDirectory.course_id = layout.COURSE_ID
 c.CourseDirectory.source_directory = layout.SOURCE
 c.CourseDirectory.release_directory = layout.RELEASE
 c.CourseDirectory.submitted_directory = layout.SUBMITTED
 c.CourseDirectory.autograded_directory = layout.AUTOGRADED
 c.CourseDirectory.feedback_directory = layout.FEEDBACK
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, layout.GRADEBOOK)
+# ---- the local exchange (`make course` creates it and releases every homework; `make lab` starts JupyterLab):
+# the Assignment List fetches into my-homework/<hw>/ and submits from there.  JupyterLab's Assignment List reads
+# the nbgrader config of that folder, so my-homework/nbgrader_config.py loads this file.
 c.Exchange.root = os.path.join(here, layout.EXCHANGE)
+c.Exchange.assignment_dir = os.path.join(here, layout.STUDENT_WORK)
 
 # ---- execution: a per-cell time limit; a cell that ignores the interrupt is not waited for (its sandbox is
 # killed and a new one started, see course/execute.py).

@@ -112,6 +112,13 @@ class IsolatedExecute(Execute):
         self._flags: list[str] = []
         self._restarts: list[str] = []
         self._workdir: Path | None = None
+        if not self.workspace:                 # nbgrader started without course.autograde: the course's own folders
+            from . import layout
+
+            root = layout.root_of()
+            self.workspace = str(root / layout.SANDBOX)
+            self.results_dir = self.results_dir or str(root / layout.RESULTS)
+            self.logs_dir = self.logs_dir or str(root / layout.LOGS)
         self._logfile = self._open_log(hw, student)
         self._say(f"grading {student}/{hw}/{name}.ipynb; sandbox: "
                   f"{'on, ' + self._limits().describe() if self.isolation else 'OFF'}")
@@ -156,10 +163,15 @@ class IsolatedExecute(Execute):
         self._logfile.flush()
 
     def _workspace(self, hw) -> dict:
-        path = Path(self.workspace) / f"{hw}.json" if self.workspace else None
-        if path is None or not path.exists():
-            raise RuntimeError(f"no grading workspace for {hw} ({path}): run `python -m course.autograde`, which "
-                               "prepares the blocked copy of mfcore before calling nbgrader")
+        """The blocked mfcore copy for ``hw``; prepared here when nbgrader runs without course.autograde (the
+        Formgrader's Autograde button), in the course's grading/ folder."""
+        path = Path(self.workspace) / f"{hw}.json"
+        if not path.exists():
+            from .autograde import prepare_homework
+
+            if self.isolation and not sandbox.available()[0]:
+                raise RuntimeError(f"refusing to grade: no sandbox for student code ({sandbox.available()[1]})")
+            prepare_homework(Path(self.workspace).parents[1], hw, self.isolation, self._say)
         return json.loads(path.read_text())
 
     # ------------------------------------------------------------------ kernels

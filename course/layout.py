@@ -13,6 +13,10 @@ Everything nbgrader writes while grading lives in ``grading/`` (git-ignored)::
     grading/results/<hw>/<student>/<nb>.json       the trusted result of each notebook (judge's verdicts, flags)
     grading/logs/                                  nbgrader's logs, and one log per submission (<hw>/<student>.log)
     grading/grades.csv                             one row per student and notebook (make autograde)
+    grading/course.json                            what `make course` last put on the exchange (to skip repeats)
+
+The student's side of the local exchange (JupyterLab's Assignment List, ``make lab``) is ``my-homework/``: *Fetch*
+copies ``<hw>/`` there, *Validate* and *Submit* read it.  It is git-ignored but for its ``nbgrader_config.py``.
 
 None of it is ever visible to a student's code: each submission runs in a sandbox (course/sandbox.py) that
 mounts only the system, Python, the virtual environment and the blocked mfcore copy.
@@ -37,6 +41,11 @@ SANDBOX = f"{GRADING}/sandbox"
 RESULTS = f"{GRADING}/results"
 GRADEBOOK = f"{GRADING}/gradebook.db"
 GRADES_CSV = f"{GRADING}/grades.csv"
+COURSE_STATE = f"{GRADING}/course.json"
+#: Where Fetch puts a student's copy (nbgrader's Exchange.assignment_dir): my-homework/<hw>/<hw>.ipynb.
+STUDENT_WORK = "my-homework"
+#: nbgrader's course id (the exchange keeps each course in its own folder).
+COURSE_ID = "mfcore"
 
 #: Per-cell time limit of the grading kernel, in seconds (nbgrader's Execute.timeout).
 CELL_TIMEOUT = 60

@@ -26,6 +26,7 @@ Where each idea lives (imports only run downward in this table):
 ``ranking.py``             top-N lists and ranking metrics (precision@k, NDCG@k, ...; §11.5–11.6)
 ``estimator.py``           :class:`MF`, the estimator every solver runs through (§7); biases (§11), recommend
 ``selection/``             Algorithm 6 and §10: grid, random and Bayesian search, :class:`SearchResult`
+``spark.py``               Spark MLlib's ALS beside mfcore's (§13); imports pyspark only when used
 ``cli.py``                 the ``mfcore`` command line
 =========================  ==========================================================
 """
@@ -51,6 +52,7 @@ from .selection import (SearchResult, bayes_search, compare_searches, grid_searc
                         random_search)
 from .sgd import sgd_epoch, sgd_update
 from .split import anchors, kfold, train_test_split
+from . import spark as spark  # the submodule, re-exported; it imports pyspark only inside its functions
 from .synthetic import synthetic_ratings
 
 __all__ = [

@@ -148,3 +148,26 @@ def check_rng(rng) -> np.random.Generator:
         raise ValueError(f"rng must be a numpy.random.Generator (e.g. the one returned by init_factors) or None, "
                          f"got {type(rng).__name__}; for a seed use np.random.default_rng(seed).")
     return rng
+
+
+def check_init(init, data: Ratings, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """``init=(P0, Q0)`` of :meth:`mfcore.MF.fit`: shapes (n_users, K) and (n_items, K), finite; returned as copies.
+
+    Copies, because SGD and BGD update the factors in place and the caller keeps the start.
+    """
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError(f"init must be a pair (P0, Q0) of factor matrices, got {type(init).__name__}"
+                        f"{f' of length {len(init)}' if isinstance(init, (tuple, list)) else ''}.")
+    P0, Q0 = init
+    for name, F in (("P0", P0), ("Q0", Q0)):
+        if not np.issubdtype(np.asarray(F).dtype, np.number) or np.asarray(F).dtype.kind == "c":
+            raise TypeError(f"init: {name} must be a real numeric array, got dtype {np.asarray(F).dtype}.")
+    try:
+        P0, Q0 = check_factors(P0, Q0, data)
+    except ValueError as exc:
+        raise ValueError(f"init: {exc}") from None
+    if P0.shape[1] != K:
+        raise ValueError(f"init: the factors have K={P0.shape[1]} columns but the model has K={K}; "
+                         f"pass factors of shapes ({data.n_users}, {K}) and ({data.n_items}, {K}) or set K.")
+    check_finite(P0=P0, Q0=Q0)
+    return np.array(P0, dtype=np.float64, order="C"), np.array(Q0, dtype=np.float64, order="C")

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ._kernels import residuals_kernel
-from ._validate import (check_data, check_K, check_lam, check_reg_mode, check_scalar, check_step, renamed_step)
+from ._validate import (check_data, check_init, check_K, check_lam, check_reg_mode, check_scalar, check_step,
+                        renamed_step)
 from .ranking import cosine_similarities, top_n, user_scores
 from .als import ALS
 from .als_gd import ALSGD
@@ -209,16 +210,24 @@ class MF:
         return train, valid
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train: Ratings, valid: Ratings | None = None, callback=None) -> "MF":
+    def fit(self, train: Ratings, valid: Ratings | None = None, callback=None, *, init=None) -> "MF":
         """Fit on ``train`` (eq. 1); with ``valid``, record its RMSE and allow early stopping. Returns self.
 
         ``callback(iteration, row)``, if given, is called after every iteration with that iteration's
         history row (a dict); returning True stops the fit with ``stop_reason_ == "callback"``
         (used for pruning in :func:`mfcore.bayes_search`).
+
+        ``init=(P0, Q0)`` starts from these factors (copied; shapes (n_users, K) and (n_items, K), finite)
+        instead of the seeded draw of notes/derivations.md §8.1, e.g. Spark's start for a parity check
+        (notes/derivations.md §13); ``seed`` still drives the shuffles.  ALS reads only P0.  It is an argument of
+        ``fit``, not of the constructor, because it is data (its shape is the training set's), not a
+        hyperparameter: ``get_params``, ``clone`` and the searches never carry arrays.
         """
         cfg = self.check_params()                                  # 1. every argument, before any work
         train, valid = self._check_fit_data(train, valid)
         P, Q, rng = init_factors(train, cfg["K"], self.seed, self.sigma0)       # 2. the shared start (§8.1)
+        if init is not None:                                                    # ... or the caller's
+            P, Q = check_init(init, train, cfg["K"])
         b, c = np.zeros(train.n_users), np.zeros(train.n_items)                 #    biases start at 0 (§11.1)
         mu = train.mean if cfg["biased"] else 0.0
         solver = cfg["solver"](train, cfg["lam"], cfg["reg_mode"], cfg["step"], rng, biased=cfg["biased"],

@@ -24,7 +24,8 @@ copyright = "the mfcore course authors, MIT licence"
 
 extensions = ["myst_nb"]
 root_doc = "notes/start"
-include_patterns = ["notes/*.md", "lectures/0*.ipynb", "lectures/README.md", "assignments/hw*/hw*.ipynb"]
+include_patterns = ["notes/*.md", "lectures/0*.ipynb", "lectures/1*.ipynb", "lectures/README.md",
+                    "assignments/hw*/hw*.ipynb"]
 exclude_patterns = [".venv/**", "build/**", "grading/**", "**/.ipynb_checkpoints/**"]
 
 # Stored outputs only: the lectures are checked against them by nbval; the homework stays unexecuted.
@@ -73,6 +74,7 @@ TOCTREE = """
 /lectures/07-cross-validation
 /lectures/08-hyperparameter-optimisation
 /lectures/09-from-factors-to-recommendations
+/lectures/10-als-at-scale
 ```
 
 ```{toctree}
@@ -111,6 +113,7 @@ def _index_redirect(app, exception):
         Path(app.outdir, "index.html").write_text(
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta http-equiv="refresh" content="0; url=notes/start.html">'
+            '<link rel="icon" href="_static/favicon.svg">'    # else a browser asks for /favicon.ico: a 404
             '<title>MF for recommender systems</title></head>'
             '<body><p><a href="notes/start.html">Start here</a></p></body></html>\n', encoding="utf-8")
 

@@ -390,3 +390,83 @@ def test_the_student_never_gets_the_checks_arrays():
 
     result = run_check("hw1.gradient", gradient, allow_answer_key=True)
     assert not result.passed and seen
+
+
+# ------------------------------------------------------------------------------- trying functions out, the summary
+def _stub(P, Q, data, lam):
+    raise NotImplementedError()
+
+
+def _uses_stub(P, Q, data, lam):
+    return _stub(P, Q, data, lam) + 1
+
+
+def test_try_it_returns_the_value_or_says_not_implemented(capsys, small):
+    from mfcore.checks import try_it
+
+    data, P, Q = small
+    assert try_it(lambda P, Q, data, lam: 42.0, P, Q, data, lam=0.1) == 42.0
+    assert try_it(_stub, P, Q, data, 0.1) is None
+    assert try_it(_uses_stub, P, Q, data, 0.1) is None
+    with try_it():
+        _uses_stub(P, Q, data, 0.1)
+        raise AssertionError("the block goes on after the stub")             # never reached
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith("… _stub is not implemented yet: write it in its cell above") and err == ""
+    assert lines[1].startswith("… _stub is not implemented yet (_uses_stub uses it)") and lines[2] == lines[1]
+
+
+def test_try_it_raises_other_errors_outside_a_notebook(small):
+    """Outside IPython (scripts, pytest) a real error is raised; only a notebook shows it and goes on."""
+    from mfcore.checks import try_it
+
+    data, P, Q = small
+    with pytest.raises(IndexError):
+        try_it(lambda P, Q, data, lam: P[100], P, Q, data, 0.1)
+    with pytest.raises(ZeroDivisionError), try_it():
+        1 / 0
+    with pytest.raises(TypeError, match="try_it expects a function and its arguments"):
+        try_it(3.0, P)
+    with pytest.raises(TypeError, match="arguments but no function"):
+        try_it(None, P)
+
+
+def test_a_library_notimplementederror_is_not_taken_for_a_stub(capsys):
+    """A NotImplementedError raised inside a library (here the standard library's numbers module) is an error."""
+    import numbers
+
+    from mfcore.checks import try_it
+
+    with pytest.raises(NotImplementedError):
+        try_it(numbers.Complex.real.fget, None)
+    assert capsys.readouterr().out == ""
+
+
+def test_summary_lists_every_exercise(capsys):
+    from mfcore.checks import summary
+
+    check("hw1.rmse", student_rmse)
+    with pytest.raises(CheckFailure):
+        check("hw1.gd_step", lambda P, Q, data, lam, alpha: (P, Q))
+    capsys.readouterr()
+    summary("hw1")
+    out = capsys.readouterr().out
+    assert re.match(r"hw1: \d+ of 9 exercises pass", out), out
+    assert re.search(r"✓ rmse\s+passed", out) and re.search(r"✗ gd_step\s+FAILED on problem 1 of", out), out
+    for name in checks.exercises("hw1"):
+        assert re.search(rf"  [✓✗?] {name.split('.', 1)[1]}\s", out), (name, out)
+    with pytest.raises(ValueError, match="unknown homework 'hw9'; the homeworks are: hw1, hw2, hw3"):
+        summary("hw9")
+
+
+def test_a_written_function_calling_a_stub_names_the_stub():
+    def objective(P, Q, data, lam):
+        raise NotImplementedError()
+
+    def check_gradient(P, Q, data, lam, grad=None, h=1e-6):
+        return objective(P, Q, data, lam)
+
+    message = run_check("hw1.check_gradient", check_gradient).message
+    assert "calls objective, which is not implemented yet" in message, message
+    assert "not implemented yet" in run_check("hw1.objective", objective).message

@@ -222,3 +222,45 @@ def test_early_stopping_restores_the_best_iterate_of_in_place_solvers(solver, sp
     assert m.stop_reason_ == "early_stopping", "with λ ≈ 0 and K=8 the validation RMSE should rise (overfitting)"
     assert m.rmse(valid) == pytest.approx(h["valid_rmse"].min(), rel=1e-12), (
         "SGD/BGD update P, Q in place: the restored best iterate must be a copy, not the last one")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_fit_from_given_factors_starts_there_and_leaves_them_alone(solver, split):
+    train, _ = split
+    rng = np.random.default_rng(5)
+    P0, Q0 = rng.normal(0, 0.3, (train.n_users, 3)), rng.normal(0, 0.3, (train.n_items, 3))
+    kept = P0.copy(), Q0.copy()
+    model = MF(K=3, lam=1e-4, solver=solver, max_iter=3, seed=1).fit(train, init=(P0, Q0))
+    assert model.history_["objective"].iloc[0] == pytest.approx(mfcore.objective(P0, Q0, train, 1e-4), rel=1e-12)
+    assert np.array_equal(P0, kept[0]) and np.array_equal(Q0, kept[1]), f"{solver} changed the caller's init"
+    seeded = MF(K=3, lam=1e-4, solver=solver, max_iter=3, seed=1).fit(train)
+    assert model.history_["objective"].iloc[0] != seeded.history_["objective"].iloc[0]
+
+
+def test_als_from_given_factors_is_algorithm_1_from_there(split):
+    train, _ = split
+    P0, Q0, _ = mfcore.init_factors(train, 3, seed=11, sigma0=0.5)
+    model = MF(K=3, lam=0.05, reg_mode="weighted", max_iter=2, tol=0, seed=0).fit(train, init=(P0, Q0))
+    P, Q = mfcore.als_iteration(P0, Q0, train, 0.05, "weighted")
+    P, Q = mfcore.als_iteration(P, Q, train, 0.05, "weighted")
+    assert np.allclose(model.P_, P, rtol=0, atol=1e-12) and np.allclose(model.Q_, Q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("init, error, match", [
+    ("P", TypeError, "pair"),
+    ((np.zeros((150, 3)),), TypeError, "pair"),
+    ((np.zeros((149, 3)), np.zeros((120, 3))), ValueError, "P has 149 rows"),
+    ((np.zeros((150, 3)), np.zeros((120, 2))), ValueError, "latent dimension"),
+    ((np.zeros((150, 2)), np.zeros((120, 2))), ValueError, "K=2 columns but the model has K=3"),
+    ((np.full((150, 3), np.nan), np.zeros((120, 3))), ValueError, "P0 contains NaN"),
+    ((np.zeros((150, 3)), np.full((120, 3), np.inf)), ValueError, "Q0 contains NaN or inf"),
+    ((np.zeros((150, 3), dtype=object), np.zeros((120, 3))), TypeError, "P0 must be a real numeric array"),
+])
+def test_bad_init_is_refused_before_any_work(init, error, match, split):
+    train, _ = split
+    with pytest.raises(error, match=match):
+        MF(K=3, max_iter=2).fit(train, init=init)
+
+
+def test_init_is_a_fit_argument_not_a_parameter():
+    assert "init" not in MF().get_params(), "init is data, not a hyperparameter: clone() and searches never copy it"

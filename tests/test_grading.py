@@ -269,6 +269,7 @@ def test_feedback_keeps_the_teaching_messages(batch):
     rows = read_rows(course)
     untouched = html.unescape((course / rows[("m_untouched", "hw1")]["feedback"]).read_text())
     assert "CheckFailure" in untouched and "not implemented yet" in untouched
+    assert "mfcore/checks" not in untouched, "a failed check's feedback shows the frames of mfcore.checks"
     calls = html.unescape((course / rows[("a_calls_reference", "hw2")]["feedback"]).read_text())
     assert "NOT PASSED" in calls and "is not available while hw2 is graded" in calls
     capped = (course / rows[("a_huge_output", "hw3")]["feedback"]).stat().st_size

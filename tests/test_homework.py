@@ -4,6 +4,7 @@ own tests and every untouched student version fails all of them; the notebooks h
 from __future__ import annotations
 
 import ast
+import os
 import inspect
 import json
 import re
@@ -153,3 +154,116 @@ def test_notebook_shape(hw):
     assert not any(re.search(r"seed=\d", c.source) for c in rel.cells if _nbg(c).get("grade")), "hidden seeds leaked"
     stubs = [c.source for c in rel.cells if _nbg(c).get("solution") and c.cell_type == "code"]
     assert all("raise NotImplementedError()" in s for s in stubs)
+
+
+# ------------------------------------------------------------------------------- Run All in a student's own kernel
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _execute(nb, folder: Path, monkeypatch):
+    """Run every cell as JupyterLab's Run All does in a student's kernel: no nbgrader in the environment."""
+    from nbclient import NotebookClient
+
+    for var in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "MFCORE_JUDGE"):
+        monkeypatch.delenv(var, raising=False)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
+                   resources={"metadata": {"path": str(folder)}}).execute()     # raises on the first error
+    return nb
+
+
+def _outputs(cell) -> str:
+    return _strip_ansi("".join(o.get("text", "") for o in cell.get("outputs", [])))
+
+
+def _solved(nb, sol, gid):
+    """The notebook with exercise ``gid`` written as the solution does (markers removed)."""
+    src = next(c.source for c in sol.cells if _nbg(c).get("grade_id") == gid)
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    body = "\n".join(line for line in src.splitlines() if line.strip() not in markers)
+    next(c for c in nb.cells if _nbg(c).get("grade_id") == gid).source = body
+
+
+WRONG_RMSE = """def rmse(P, Q, data):
+    e = data.ratings - np.sum(P[data.users] * Q[data.items], axis=1)
+    return np.mean(e ** 2)
+"""
+BUGGY_GRADIENT = """def gradient(P, Q, data, lam):
+    return P[data.n_users + 10], Q
+"""
+
+
+@pytest.mark.parametrize("hw", HOMEWORKS)
+def test_run_all_of_an_untouched_homework_reaches_the_end(hw, tmp_path, monkeypatch):
+    """No cell stops Run All: each test cell prints its exercise's status, the try-it cells say "not implemented
+    yet", and the last cell lists every exercise."""
+    nb = _execute(_read(layout.RELEASE, hw), tmp_path, monkeypatch)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code)
+    noise = [(c.id, o.get("name") or o.output_type) for c in code for o in c.outputs
+             if o.output_type == "error" or o.get("name") == "stderr"]
+    assert not noise, noise
+    names = checks.exercises(hw)
+    for gid, calls in _test_calls(nb):
+        text = _outputs(next(c for c in nb.cells if _nbg(c).get("grade_id") == gid))
+        for call in calls:
+            assert f"✗ {call['name']}: FAILED" in text and "is not implemented yet" in text, (gid, text)
+    tried = [c for c in code if not _nbg(c) and ("try_it(" in c.source)]
+    assert tried, f"{hw}: no cell tries a function out"
+    for cell in tried:
+        assert "is not implemented yet" in _outputs(cell), (cell.id, _outputs(cell))
+    summary = _outputs(code[-1])
+    assert summary.startswith(f"{hw}: 0 of {len(names)} exercises pass"), summary
+    for name in names:
+        assert re.search(rf"✗ {re.escape(name.split('.', 1)[1])}\s+not implemented yet", summary), (name, summary)
+
+
+def _partly_done_hw1():
+    """hw1 as a student leaves it midway: objective right, rmse without the square root, gradient crashing."""
+    nb = _read(layout.RELEASE, "hw1")
+    _solved(nb, _read(layout.SOURCE, "hw1"), "objective")
+    next(c for c in nb.cells if _nbg(c).get("grade_id") == "rmse").source = WRONG_RMSE
+    next(c for c in nb.cells if _nbg(c).get("grade_id") == "gradient").source = BUGGY_GRADIENT
+    return nb
+
+
+def test_run_all_shows_each_exercise_status_midway(tmp_path, monkeypatch):
+    nb = _execute(_partly_done_hw1(), tmp_path, monkeypatch)
+    said = {_nbg(c).get("grade_id") or c.id: _outputs(c) for c in nb.cells if c.cell_type == "code"}
+    assert said["test_objective"].strip() == "hw1.objective: passed (2 problems)", said["test_objective"]
+    assert "✗ hw1.rmse: FAILED" in said["test_rmse"]
+    for word in ("expected:", "got:", "likely mistake: you forgot the square root"):
+        assert word in said["test_rmse"], said["test_rmse"]
+    assert "✗ hw1.gradient: FAILED" in said["test_gradient"] and "raised IndexError" in said["test_gradient"]
+    # the try-it cell under gradient shows the student's traceback and Run All goes on
+    demo = next(c for c in nb.cells
+                if c.cell_type == "code" and "with try_it():" in c.source and "gradient(" in c.source)
+    assert "✗ this cell raised IndexError" in _outputs(demo) and "IndexError" in _outputs(demo).split("\n", 2)[-1]
+    summary = _outputs(nb.cells[-1])
+    assert summary.startswith(f"hw1: 1 of {len(checks.exercises('hw1'))} exercises pass"), summary
+    assert re.search(r"✓ objective\s+passed", summary) and re.search(r"✗ rmse\s+FAILED on problem 1", summary)
+    assert re.search(r"✗ gradient\s+FAILED", summary) and re.search(r"✗ fit_gd\s+not implemented yet", summary)
+
+
+def test_validate_still_fails_and_shows_the_teaching_messages(tmp_path, monkeypatch):
+    """nbgrader's Validate (its Python API: `nbgrader validate` always exits 0) runs the same notebook with
+    NBGRADER_EXECUTION=validate: every failing check fails its cell, with the message and no traceback frames."""
+    from nbgrader.validator import Validator
+
+    for var in ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "MFCORE_JUDGE"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "hw1.ipynb"
+    nbformat.write(_partly_done_hw1(), str(path))
+    results = Validator().validate(str(path))
+    failed = {r["source"].splitlines()[-1]: r["raw_error"] for r in results.get("failed", [])}
+    tests = {c.source.splitlines()[-1] for c in _read(layout.RELEASE, "hw1").cells
+             if _nbg(c).get("grade") and c.cell_type == "code"}
+    assert set(failed) == tests - {'check("hw1.objective", objective)', 'check("hw1.objective", objective, edge=True)'}
+    rmse = _strip_ansi(failed['check("hw1.rmse", rmse)'])
+    assert rmse.startswith("CheckFailure: hw1.rmse: FAILED on problem 1 of 2"), rmse
+    for word in ("expected:", "got:", "likely mistake: you forgot the square root"):
+        assert word in rmse, rmse
+    assert "raised IndexError" in failed['check("hw1.gradient", gradient)']
+    assert "not implemented yet" in failed['check("hw1.fit_gd", fit_gd)']
+    assert not any("Traceback" in e or "mfcore/checks" in e for e in failed.values())
+    assert os.environ.get("NBGRADER_EXECUTION") is None                   # Validate put the environment back

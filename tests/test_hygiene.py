@@ -87,3 +87,16 @@ def test_opening_a_notebook_in_jupyterlab_leaves_git_clean(tmp_path):
     assert "my note" in git("diff")
     git("add", "-A")
     assert git("status", "--porcelain").strip() == "M  hw1.ipynb"
+
+
+def test_set_up_compiled_every_numba_kernel_so_no_student_waits_for_the_compiler():
+    """`make kernels` (run by make demo/test) fills numba's on-disk cache next to mfcore/_kernels.py."""
+    if "NUMBA_CACHE_DIR" in __import__("os").environ:
+        pytest.skip("NUMBA_CACHE_DIR points numba's cache elsewhere")
+    if not (ROOT / ".venv" / ".kernels-stamp").exists():
+        pytest.skip("set-up has not run here (`make kernels` compiles the kernels)")
+    from mfcore import _kernels
+
+    cached = {p.name.split(".")[1].split("-")[0] for p in (ROOT / "mfcore" / "__pycache__").glob("_kernels.*.nbi")}
+    missing = sorted(k.__name__ for k in _kernels.KERNELS if k.__name__ not in cached)
+    assert not missing, f"no compiled cache for {missing}: run `make kernels` (numba compile at set-up)"

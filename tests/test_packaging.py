@@ -53,3 +53,13 @@ def test_quick_start_is_the_two_make_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text(), ".ci/run must call the README's test command"
     makefile = (ROOT / "Makefile").read_text()
     assert 'pip install --quiet -e ".[dev]"' in makefile and "-m venv" in makefile
+
+
+def test_the_spark_extra_is_named_in_environment_yml():
+    """The optional [spark] extra is not part of the conda environment, but its comment names the same pins."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    comments = "".join(line.split("#", 1)[1] for line in (ROOT / "environment.yml").read_text().splitlines()
+                       if "#" in line)
+    for requirement in extras["spark"]:
+        assert requirement in comments, (f"environment.yml's comment about the spark extra must name {requirement!r} "
+                                         "as pyproject.toml does")

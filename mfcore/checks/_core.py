@@ -343,6 +343,12 @@ def _student_frames(tb) -> str:
     return "".join(traceback.format_list(frames[-6:]))
 
 
+def _raising_function(tb) -> str:
+    """The name of the student's function whose own line raised (the innermost frame outside this package)."""
+    frames = [f for f in traceback.extract_tb(tb) if "mfcore/checks" not in f.filename.replace("\\", "/")]
+    return frames[-1].name if frames else ""
+
+
 def call(func, what: str, *args, **kwargs):
     """Call a student function; anything it raises, prints on stderr or warns becomes a teaching message."""
     if not callable(func):
@@ -354,7 +360,12 @@ def call(func, what: str, *args, **kwargs):
         warnings.simplefilter("always")
         try:
             out = func(*args, **kwargs)
-        except NotImplementedError:
+        except NotImplementedError as exc:
+            stub = _raising_function(exc.__traceback__)
+            called = getattr(func, "__name__", "")
+            if stub and stub != called:                   # the function is written, one it calls is not
+                raise CheckFailure(f"{what} calls {stub}, which is not implemented yet: write {stub} first "
+                                   "(replace its `raise NotImplementedError()` with your code).") from None
             raise CheckFailure(f"{what} is not implemented yet: replace `raise NotImplementedError()` "
                                "with your code.") from None
         except CheckFailure:
