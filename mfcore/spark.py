@@ -274,6 +274,7 @@ class SparkALS:
 
         ratings = to_spark(train, spark).cache()
         history = _History(train, valid, self.lam, "weighted")
+        b, c = np.zeros(train.n_users), np.zeros(train.n_items)     # Spark's ALS has no biases
         try:
             for k in iterations:
                 start = time.perf_counter()
@@ -281,7 +282,7 @@ class SparkALS:
                             checkpointInterval=interval, userCol="user", itemCol="item", ratingCol="rating",
                             nonnegative=False, implicitPrefs=False).fit(ratings)
                 P, Q = factors(model, train.n_users, train.n_items)
-                history.record(k, P, Q, np.nan)["seconds"] = time.perf_counter() - start
+                history.record(k, P, Q, b, c, np.nan)["seconds"] = time.perf_counter() - start
                 if k == 0:
                     self.init_ = (P, Q)
         finally:
