@@ -9,7 +9,7 @@
 release: $(STAMP)
 	$(BIN)/python -m course.release
 
-# The course as JupyterLab's nbgrader panels need it, on a fresh clone: grading/ with the gradebook (hw1-hw3, for the
+# The course as JupyterLab's nbgrader panels need it, on a fresh clone: grading/ with the gradebook (hw1-hw4, for the
 # Formgrader) and the local exchange grading/exchange with the committed student versions released (for the
 # Assignment List: Fetch into my-homework/<hw>/, Validate, Submit).  Idempotent: unchanged homework is skipped.
 course: $(STAMP)

@@ -6,13 +6,13 @@ course.release --exchange) creates the gradebook and the local exchange, then Ju
 its own config, data and runtime folders, and the browser goes through what the README tells a student and an
 instructor to do:
 
-* Nbgrader → Assignment List shows hw1-hw3 (no "Error fetching courses", no "exchange directory does not exist");
+* Nbgrader → Assignment List shows hw1-hw4 (no "Error fetching courses", no "exchange directory does not exist");
   the Create Assignment panel is a tab of the right sidebar;
 * Fetch hw1 puts it in my-homework/hw1/; the student's notebook (one exercise written wrongly, the rest untouched)
   opens from the list; *Run → Run All Cells* runs to the last cell, which lists every exercise with its
   status; *Validate* in the notebook's toolbar shows each failing check's teaching message (expected, got, likely
   mistake), no traceback frames; *Submit* puts it on the exchange;
-* Nbgrader → Formgrader lists hw1-hw3 as released; *Collect* brings the submission in, and hw1's submissions list
+* Nbgrader → Formgrader lists hw1-hw4 as released; *Collect* brings the submission in, and hw1's submissions list
   shows the student.
 
 * `make course` again has nothing to do and touches nothing; a changed homework alone is released again.
@@ -116,13 +116,13 @@ def _set_up(course: Path, env: dict) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def course_with_exchange(tmp_path_factory):
-    """A fresh clone's course after `make course`: gradebook, exchange with hw1-hw3 released.  (folder, env)"""
+    """A fresh clone's course after `make course`: gradebook, exchange with hw1-hw4 released.  (folder, env)"""
     base = tmp_path_factory.mktemp("lab")
     course = copy_course(base / "course")
     env = _env(base)
     start = time.monotonic()
     setup = _set_up(course, env)
-    TIMINGS["set-up (make course: gradebook, exchange, release hw1-hw3)"] = time.monotonic() - start
+    TIMINGS["set-up (make course: gradebook, exchange, release hw1-hw4)"] = time.monotonic() - start
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert [line.split(":")[0] for line in setup.stdout.splitlines()[:len(HOMEWORKS)]] == HOMEWORKS, setup.stdout
     assert all("released in" in line for line in setup.stdout.splitlines()[:len(HOMEWORKS)]), setup.stdout
@@ -272,7 +272,7 @@ def test_the_assignment_list_shows_the_homework(lab, browser):
                  or [e for e in _css(d, "#released_assignments_list_error, .list_error") if e.is_displayed()],
                  60, "the released assignments")
     text = _text(_css(browser, "#assignments")[0])
-    TIMINGS["Assignment List shows hw1-hw3"] = time.monotonic() - start
+    TIMINGS["Assignment List shows hw1-hw4"] = time.monotonic() - start
     assert "Error" not in text and "exchange directory does not exist" not in text, text
     names = [_text(r).split("\n")[0].strip() for r in rows]
     assert names == HOMEWORKS, f"the Assignment List shows {names}, not the course's homework {HOMEWORKS}:\n{text}"
@@ -405,7 +405,7 @@ def test_the_formgrader_lists_the_homework_and_the_submission(lab, browser):
     browser.switch_to.frame(frame)
     try:
         rows = _wait(browser, lambda d: _css(d, "#main-table tr td.name"), 60, "the formgrader's assignments")
-        TIMINGS["Formgrader lists hw1-hw3"] = time.monotonic() - start
+        TIMINGS["Formgrader lists hw1-hw4"] = time.monotonic() - start
         page = _text(browser.find_element("tag name", "body"))
         assert "Loading, please wait" not in page, page
         assert [_text(r).strip() for r in rows] == HOMEWORKS, page

@@ -178,9 +178,10 @@ def test_page_in_the_browser(browser, server, page):
         assert browser.execute_async_script(MATHJAX_DONE) is True, f"{page}: MathJax did not finish"
         unrendered = browser.execute_script(
             "return [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length")
-        errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length")
+        errors = browser.execute_script(
+            "return [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error'))")
         assert unrendered == 0, f"{page}: {unrendered} of {n_math} formulas not rendered"
-        assert errors == 0, f"{page}: {errors} formulas with TeX errors"
+        assert not errors, f"{page}: {len(errors)} formulas with TeX errors (MathJax says: {errors})"
     images = browser.execute_script(
         "return [...document.images].map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
     broken = [src for src, ok in images if not ok]
