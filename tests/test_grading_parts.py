@@ -4,6 +4,7 @@ the staging of tampered notebooks, and the sandbox itself.  tests/test_grading.p
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -82,8 +83,12 @@ def _ask(judge, token, func):
 def test_the_kernel_never_sees_hidden_code_or_seeds():
     judge = Judge("hw1")
     sent = judge.tokenise("hidden_rmse", HIDDEN_CELL)
-    assert "123" not in sent and "HIDDEN" not in sent and "seed" not in sent and "edge" not in sent
     assert sent.count("token=") == 2
+    # The tokens are random hex and may contain "123" by chance: look at the code around them.
+    code = re.sub(r"token=(['\"])[0-9a-f]+\1", "token=T", sent)
+    assert code.count("token=T") == 2, sent
+    for leaked in ("123", "HIDDEN", "seed", "edge"):
+        assert leaked not in code, f"{leaked!r} of the hidden cell reached the student's kernel: {code!r}"
     tokens = judge.cell_calls("hidden_rmse")
     labels = [c["label"] for c in judge.handle({"op": "cases", "token": tokens[1]})["cases"]]
     assert labels == ["a hidden problem"], labels
