@@ -32,6 +32,7 @@ import time  # noqa: E402
 
 
 import mfcore  # noqa: E402
+from bench_data import datasets  # noqa: E402
 from mfcore.gd import armijo_step, lipschitz_bound  # noqa: E402
 
 
@@ -146,17 +147,6 @@ def cmfrec_iteration(train, K: int, repeat: int) -> float | None:
             center=False, niter=niter, nthreads=1, precompute_for_predictions=False, use_float=False,
             random_state=0, verbose=False).fit(X), repeat)
     return max(fit(6) - fit(1), 0.0) / 5
-
-
-def datasets(quick: bool):
-    sets = [("synthetic 100k", mfcore.synthetic_ratings(seed=0))]
-    if not quick:
-        sets.append(("synthetic 1M", mfcore.synthetic_ratings(6000, 4000, 1_000_000, seed=0)))
-    try:
-        sets.append(("ml-latest-small", mfcore.load_movielens("ml-latest-small")))
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"(MovieLens skipped: {str(exc).splitlines()[0][:120]})")
-    return [(name, mfcore.train_test_split(d, 0.2, seed=0)[0]) for name, d in sets]
 
 
 def main(argv=None) -> int:

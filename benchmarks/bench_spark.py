@@ -24,6 +24,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import mfcore  # noqa: E402
+from bench_data import datasets  # noqa: E402
 from mfcore import spark as mfspark  # noqa: E402
 from mfcore.als import ALS  # noqa: E402
 
@@ -68,17 +69,6 @@ def spark_iteration(spark, train, K: int, repeat: int) -> dict:
     ratings.unpersist()
     per = max(statistics.median((b - a) / 5 for a, b in pairs), 0.0)
     return dict(per=per, setup=max(statistics.median(a for a, _ in pairs) - per, 0.0), to_df=to_df)
-
-
-def datasets(quick: bool):
-    sets = [("synthetic 100k", mfcore.synthetic_ratings(seed=0))]
-    if not quick:
-        sets.append(("synthetic 1M", mfcore.synthetic_ratings(6000, 4000, 1_000_000, seed=0)))
-    try:
-        sets.append(("ml-latest-small", mfcore.load_movielens("ml-latest-small")))
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"(MovieLens skipped: {str(exc).splitlines()[0][:120]})")
-    return [(name, mfcore.train_test_split(d, 0.2, seed=0)[0]) for name, d in sets]
 
 
 def main(argv=None) -> int:

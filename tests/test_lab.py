@@ -39,14 +39,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import browser as browser_for_tests
 from problems import ROOT
 
 from course import layout
 
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and Path(p).is_file()), None)
-DRIVER = next((p for p in (os.environ.get("CHROMEDRIVER"), "/usr/bin/chromedriver", shutil.which("chromedriver"))
-               if p and Path(p).is_file()), None)
 HOMEWORKS = layout.homeworks(ROOT)
 #: what a student writes for hw1's rmse when they forget the square root (the check's message names the mistake)
 WRONG_RMSE = """def rmse(P, Q, data):
@@ -137,11 +134,7 @@ def course_with_exchange(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lab(course_with_exchange):
     """JupyterLab serving the course: (base url, token, course folder)."""
-    if CHROMIUM is None or DRIVER is None:
-        pytest.skip("no Chromium/chromedriver found (Debian: apt-get install chromium chromium-driver, "
-                    "or `make browser` as root); the JupyterLab tests need a real browser")
-    pytest.importorskip("selenium",
-                        reason="selenium is not installed (it is in the dev extra: pip install -e '.[dev]')")
+    browser_for_tests.skip_unless_available()
     course, env = course_with_exchange
     base = course.parent
     # JupyterLab's news pop-up would sit on top of the page's buttons; autosave would write the student's notebook
@@ -196,19 +189,7 @@ def lab(course_with_exchange):
 
 @pytest.fixture(scope="module")
 def browser(lab, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1400,1000",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver = browser_for_tests.start(tmp_path_factory.mktemp("chromium-profile"), width=1400)
     yield driver
     driver.quit()
 

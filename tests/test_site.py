@@ -12,21 +12,16 @@ from __future__ import annotations
 import functools
 import html.parser
 import http.server
-import os
-import shutil
 import subprocess
 import threading
 import urllib.parse
 from pathlib import Path
 
 import pytest
+import browser as browser_for_tests
 from problems import ROOT
 
 SITE = ROOT / "build" / "site"
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and Path(p).is_file()), None)
-DRIVER = next((p for p in (os.environ.get("CHROMEDRIVER"), "/usr/bin/chromedriver", shutil.which("chromedriver"))
-               if p and Path(p).is_file()), None)
 # What the course must contain: the start page, the lectures, 4 homeworks, 5 notes, the lecture map.
 EXPECTED = (["notes/start.html"]
             + [f"lectures/{p.stem}.html" for p in sorted((ROOT / "lectures").glob("[0-9][0-9]-*.ipynb"))]
@@ -135,25 +130,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if CHROMIUM is None or DRIVER is None:
-        pytest.skip("no Chromium/chromedriver found (Debian: apt-get install chromium chromium-driver, "
-                    "or `make browser` as root); the browser tests need a real browser")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed (it is in the dev extra: pip install -e '.[dev]')")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1000",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    browser_for_tests.skip_unless_available()
+    driver = browser_for_tests.start(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
