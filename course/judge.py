@@ -37,6 +37,8 @@ from mfcore.checks.client import read_frame
 MAX_REQUEST = 64 << 20         # bytes of one request
 MAX_REQUESTS = 20_000          # requests per notebook
 MAX_CONNECTIONS = 4            # connections served at once (each is a thread of the grading process)
+MAX_WAITING = 64               # connections that may wait for a slot; a flood beyond that gets nothing
+SLOT_WAIT = 60.0               # seconds a connection waits for a slot
 
 
 @dataclass
@@ -151,10 +153,24 @@ class Judge:
         """Answer requests on the Unix socket ``path`` in a background thread."""
         judge = self
         slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        waiting = [0]
+        waiting_lock = threading.Lock()
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self):
-                if not slots.acquire(blocking=False):         # a flood of connections gets nothing
+                # An honest kernel asks one thing at a time, but under load its next request can arrive before the
+                # thread that answered the previous one has let go of its slot: wait for a slot (a dropped request
+                # would cost the student the check).  Only a flood beyond MAX_WAITING is turned away.
+                with waiting_lock:
+                    if waiting[0] >= MAX_WAITING:
+                        return
+                    waiting[0] += 1
+                try:
+                    got = slots.acquire(timeout=SLOT_WAIT)
+                finally:
+                    with waiting_lock:
+                        waiting[0] -= 1
+                if not got:
                     return
                 try:
                     self._answer()

@@ -116,6 +116,38 @@ def test_the_judge_refuses_what_is_not_a_graded_call():
     assert judge.blocked_calls == ["mfcore.objectives.rmse"] and judge.calls_reference == ["mfcore.rmse"]
 
 
+def test_the_judge_answers_every_request_of_a_busy_kernel(tmp_path, monkeypatch):
+    """More requests at once than the judge serves: each waits for a slot and gets its answer (a dropped one would
+    cost the student the check: 'could not reach the grader'); one retried request gets the same answer."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from course import judge as judge_module
+    from mfcore.checks import client
+
+    judge = Judge("hw1")
+    judge.tokenise("hidden_rmse", HIDDEN_CELL)
+    token = judge.cell_calls("hidden_rmse")[0]
+    busy = threading.Semaphore(0)
+    slow_handle = judge.handle
+
+    def handle(request):                          # every answer takes a while: the four slots fill up
+        busy.acquire(timeout=0.05)
+        return slow_handle(request)
+
+    monkeypatch.setattr(judge, "handle", handle)
+    path = str(tmp_path / "judge.sock")
+    judge.serve(path)
+    try:
+        n = 4 * judge_module.MAX_CONNECTIONS
+        with ThreadPoolExecutor(n) as pool:
+            answers = list(pool.map(lambda _: client.request(path, {"op": "cases", "token": token}), range(n)))
+    finally:
+        judge.close()
+    assert all(a.get("ok") for a in answers), [a for a in answers if not a.get("ok")][:2]
+    assert len({str(a["cases"]) for a in answers}) == 1, "the same token must always get the same problems"
+
+
 def test_parse_calls_reads_only_check_statements():
     assert parse_calls(HIDDEN_CELL) == [{"name": "hw1.rmse", "func": "rmse", "seed": None, "edge": True},
                                         {"name": "hw1.rmse", "func": "rmse", "seed": 123, "edge": False}]
