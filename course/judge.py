@@ -192,6 +192,7 @@ class Judge:
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True
+            request_queue_size = MAX_WAITING           # the listen backlog (socketserver's default is 5)
 
         if os.path.exists(path):
             os.unlink(path)

@@ -30,14 +30,15 @@ def request(path: str, message: dict, timeout: float = TIMEOUT) -> dict:
     """Send one request to the grader listening on ``path`` and return its answer.
 
     Asking twice is harmless (the problems are fixed per token and the grader keeps the first verdict), so a
-    connection that closes before an answer is retried, after a short pause, up to ``RETRIES`` times.
+    connection that closes before an answer, or finds the grader's queue full, is retried after a short pause, up
+    to ``RETRIES`` times.
     """
     blob = wire.dumps(message)
     for attempt in range(RETRIES):
         try:
             return _request_once(path, blob, timeout)
-        except ConnectionError:
-            time.sleep(0.05 * 2 ** attempt)
+        except (ConnectionError, BlockingIOError):      # closed before the answer, or the listen backlog was full
+            time.sleep(0.1 * 2 ** attempt)
     return _request_once(path, blob, timeout)
 
 
