@@ -9,7 +9,8 @@ step that warms numba's cache.
 =========================  ======================================================  ==============
 kernel                     what it computes                                        slides / notes
 =========================  ======================================================  ==============
-``residuals_kernel``       e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i on Ω            eq. 1, §1, §11
+``residual``               e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i for one (u, i)   eq. 1, §1, §11
+``residuals_kernel``       the same for every (u, i) ∈ Ω                           eq. 1, §1, §11
 ``loss_gradient_kernel``   the data part of ∇F (sparse form of eq. 2)              §2.2, §11.2
 ``gather_rows``            F_Uᵀ: the fixed rows of one ALS block                   Alg. 1 l. 7
 ``gram``, ``rhs``          A = Σ f fᵀ,  b = Σ r f                                  Alg. 1 l. 7
@@ -37,20 +38,30 @@ EPS = np.finfo(np.float64).eps
 
 
 # ------------------------------------------------------------------------------ model and gradient
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def residual(P, Q, b, c, mu, u, i, r, biased):
+    """e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i; ``biased`` is a constant at each call site (False drops the biases)."""
+    s = 0.0
+    for f in range(P.shape[1]):
+        s += P[u, f] * Q[i, f]
+    if biased:
+        return (r - (mu + b[u] + c[i])) - s
+    return r - s
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def residuals_kernel(P, Q, b, c, mu, users, items, ratings, out):
     """e_ui = r_ui − (μ + b_u + c_i) − p_uᵀq_i for every observed (u, i), written into ``out``.
 
-    The plain model is μ = 0 with b = c = 0 (the subtraction of an exact 0 changes no bit).
+    The plain model is μ = 0 with b = c = 0: subtracting an exact 0 changes no bit, so then the loop skips the
+    biases (one O(n + m) look instead of two scattered loads per rating).
     """
-    K = P.shape[1]
-    for k in range(ratings.shape[0]):
-        u = users[k]
-        i = items[k]
-        s = 0.0
-        for f in range(K):
-            s += P[u, f] * Q[i, f]
-        out[k] = (ratings[k] - (mu + b[u] + c[i])) - s
+    if mu == 0.0 and not np.any(b) and not np.any(c):
+        for k in range(ratings.shape[0]):
+            out[k] = residual(P, Q, b, c, mu, users[k], items[k], ratings[k], False)
+    else:
+        for k in range(ratings.shape[0]):
+            out[k] = residual(P, Q, b, c, mu, users[k], items[k], ratings[k], True)
     return out
 
 
@@ -357,11 +368,18 @@ def sgd_update(p_u, q_i, r_ui, step, lam_u, lam_i, sequential, b, c, u, i, lamb_
 def sgd_epoch_kernel(P, Q, b, c, mu, users, items, ratings, coef_user, coef_item, coefb_user, coefb_item, step,
                      sequential, biased):
     """Sweep the (already shuffled) samples in order, one SGD step each (Algorithm 5 lines 6–11; biases §11.4)."""
-    for k in range(ratings.shape[0]):
-        u = users[k]
-        i = items[k]
-        sgd_update(P[u], Q[i], ratings[k] - mu, step, coef_user[u], coef_item[i], sequential, b, c, u, i,
-                   coefb_user[u], coefb_item[i], biased)
+    if biased:
+        for k in range(ratings.shape[0]):
+            u = users[k]
+            i = items[k]
+            sgd_update(P[u], Q[i], ratings[k] - mu, step, coef_user[u], coef_item[i], sequential, b, c, u, i,
+                       coefb_user[u], coefb_item[i], True)
+    else:                  # the plain model: the constant False lets the compiler drop every bias line of the update
+        for k in range(ratings.shape[0]):
+            u = users[k]
+            i = items[k]
+            sgd_update(P[u], Q[i], ratings[k], step, coef_user[u], coef_item[i], sequential, b, c, u, i, 0.0, 0.0,
+                       False)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -443,7 +461,9 @@ def compile_all(skip_errors: bool = False) -> list[str]:
                 sgd_update(P[0], Q[0], 4.0, 0.01, 0.1, 0.1, seq, b1, c1, 0, 0, 0.1, 0.1, biased)
 
     calls = [
-        (residuals_kernel, lambda: residuals_kernel(P, Q, b0, c0, 0.0, users, items, ratings, np.empty(len(ratings)))),
+        (residual, lambda: [residual(P, Q, b1, c1, 3.0, 0, 0, 4.0, biased) for biased in (False, True)]),
+        (residuals_kernel, lambda: [residuals_kernel(P, Q, b, c, mu, users, items, ratings, np.empty(len(ratings)))
+                                    for b, c, mu in ((b0, c0, 0.0), (b1, c1, 3.0))]),
         (loss_gradient_kernel,
          lambda: loss_gradient_kernel(P, Q, b1, c1, 3.0, users, items, ratings, 1.0, np.zeros_like(P),
                                       np.zeros_like(Q), np.zeros(n), np.zeros(m))),
@@ -478,5 +498,6 @@ def compile_all(skip_errors: bool = False) -> list[str]:
     return done
 
 
-KERNELS = (residuals_kernel, loss_gradient_kernel, gather_rows, gram, rhs, cholesky_solve, dual_solve, lstsq_solve,
-           ridge_solve_rows, block_curvature, block_gd_rows, sgd_update, sgd_epoch_kernel, bgd_epoch_kernel)
+KERNELS = (residual, residuals_kernel, loss_gradient_kernel, gather_rows, gram, rhs, cholesky_solve, dual_solve,
+           lstsq_solve, ridge_solve_rows, block_curvature, block_gd_rows, sgd_update, sgd_epoch_kernel,
+           bgd_epoch_kernel)
