@@ -1,6 +1,10 @@
-"""The data every speed benchmark measures on: synthetic 100k (and 1M) ratings, and MovieLens where it is available."""
+"""What the speed benchmarks share: their data (synthetic 100k and 1M ratings, MovieLens where it is available) and
+the timer."""
 
 from __future__ import annotations
+
+import statistics
+import time
 
 import mfcore
 
@@ -15,3 +19,13 @@ def datasets(quick: bool) -> list[tuple[str, mfcore.Ratings]]:
     except (FileNotFoundError, ValueError) as exc:
         print(f"(MovieLens skipped: {str(exc).splitlines()[0][:120]})")
     return [(name, mfcore.train_test_split(d, 0.2, seed=0)[0]) for name, d in sets]
+
+
+def median_time(fn, repeat: int) -> float:
+    """The median wall time of ``repeat`` calls of ``fn()``, in seconds (medians: the machines are noisy)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)

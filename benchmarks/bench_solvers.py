@@ -27,22 +27,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 
 
 import mfcore  # noqa: E402
-from bench_data import datasets  # noqa: E402
+from bench_data import datasets, median_time  # noqa: E402
 from mfcore.gd import armijo_step, lipschitz_bound  # noqa: E402
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def mfcore_timings(train, K: int, repeat: int) -> tuple[dict, dict]:

@@ -24,20 +24,11 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import mfcore  # noqa: E402
-from bench_data import datasets  # noqa: E402
+from bench_data import datasets, median_time  # noqa: E402
 from mfcore import spark as mfspark  # noqa: E402
 from mfcore.als import ALS  # noqa: E402
 
 LAM = 0.05
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def mfcore_iteration(train, K: int, repeat: int) -> float:
